@@ -1,0 +1,1 @@
+"""Hooksmith client: generated gRPC stubs for `hooksmith.v1` (see `hooksmith.v1`)."""

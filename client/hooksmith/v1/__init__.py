@@ -1,0 +1,1 @@
+"""Generated code for the `hooksmith.v1` protobuf package (`make proto`)."""

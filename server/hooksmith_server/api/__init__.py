@@ -1,0 +1,1 @@
+"""The gRPC API: servicer, authentication, proto <-> domain conversion, error mapping."""

@@ -1,0 +1,155 @@
+"""Protobuf messages <-> domain values. No I/O, no policy: shapes only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
+
+from hooksmith.v1 import webhooks_pb2 as pb
+from hooksmith_server import domain, errors
+
+_METHODS = {
+    pb.HTTP_METHOD_UNSPECIFIED: domain.HttpMethod.POST,
+    pb.HTTP_METHOD_GET: domain.HttpMethod.GET,
+    pb.HTTP_METHOD_POST: domain.HttpMethod.POST,
+    pb.HTTP_METHOD_PUT: domain.HttpMethod.PUT,
+    pb.HTTP_METHOD_PATCH: domain.HttpMethod.PATCH,
+    pb.HTTP_METHOD_DELETE: domain.HttpMethod.DELETE,
+}
+_METHODS_PB = {v: k for k, v in _METHODS.items() if k != pb.HTTP_METHOD_UNSPECIFIED}
+
+_FORMATS = {
+    pb.BODY_FORMAT_UNSPECIFIED: domain.BodyFormat.JSON,
+    pb.BODY_FORMAT_JSON: domain.BodyFormat.JSON,
+    pb.BODY_FORMAT_TEXT: domain.BodyFormat.TEXT,
+    pb.BODY_FORMAT_FORM: domain.BodyFormat.FORM,
+}
+_FORMATS_PB = {v: k for k, v in _FORMATS.items() if k != pb.BODY_FORMAT_UNSPECIFIED}
+
+STATES_PB = {
+    domain.WebhookState.ACTIVE: pb.WEBHOOK_STATE_ACTIVE,
+    domain.WebhookState.ARCHIVED: pb.WEBHOOK_STATE_ARCHIVED,
+}
+KINDS_PB = {
+    domain.MessageKind.TEST: pb.MESSAGE_KIND_TEST,
+    domain.MessageKind.LIVE: pb.MESSAGE_KIND_LIVE,
+}
+KINDS = {v: k for k, v in KINDS_PB.items()}
+STATUSES_PB = {
+    domain.MessageStatus.PENDING: pb.MESSAGE_STATUS_PENDING,
+    domain.MessageStatus.SUCCEEDED: pb.MESSAGE_STATUS_SUCCEEDED,
+    domain.MessageStatus.FAILED: pb.MESSAGE_STATUS_FAILED,
+}
+STATUSES = {v: k for k, v in STATUSES_PB.items()}
+TRIGGERS_PB = {
+    domain.AttemptTrigger.SCHEDULED: pb.ATTEMPT_TRIGGER_SCHEDULED,
+    domain.AttemptTrigger.MANUAL: pb.ATTEMPT_TRIGGER_MANUAL,
+}
+
+
+def enum_value(table: dict[Any, Any], value: int, field: str) -> Any:
+    try:
+        return table[value]
+    except KeyError:
+        raise errors.InvalidArgument.field(field, f"unknown value {value}") from None
+
+
+def duration(d: duration_pb2.Duration) -> timedelta:
+    return timedelta(seconds=d.seconds, microseconds=d.nanos // 1000)
+
+
+def duration_pb(d: timedelta) -> duration_pb2.Duration:
+    out = duration_pb2.Duration()
+    out.FromTimedelta(d)
+    return out
+
+
+def timestamp_pb(t: Any) -> timestamp_pb2.Timestamp:
+    out = timestamp_pb2.Timestamp()
+    out.FromDatetime(t)
+    return out
+
+
+def struct(s: struct_pb2.Struct) -> dict[str, Any]:
+    return json_format.MessageToDict(s)
+
+
+def struct_pb(value: Any) -> struct_pb2.Struct:
+    out = struct_pb2.Struct()
+    out.update(value)
+    return out
+
+
+def spec(message: pb.WebhookSpec, field: str = "spec") -> domain.WebhookSpec:
+    policy = message.policy
+    return domain.WebhookSpec(
+        name=message.name,
+        description=message.description,
+        method=enum_value(_METHODS, message.method, f"{field}.method"),
+        url=message.url,
+        headers=tuple(domain.Header(h.name, h.value, h.secret) for h in message.headers),
+        body_format=enum_value(_FORMATS, message.body_format, f"{field}.body_format"),
+        body=message.body,
+        policy=domain.DeliveryPolicy(
+            timeout=duration(policy.timeout) if policy.HasField("timeout") else None,
+            retry_schedule=tuple(duration(d) for d in policy.retry_schedule),
+        ),
+    )
+
+
+def spec_pb(value: domain.WebhookSpec) -> pb.WebhookSpec:
+    policy = pb.DeliveryPolicy(retry_schedule=[duration_pb(d) for d in value.policy.retry_schedule])
+    if value.policy.timeout is not None:
+        policy.timeout.CopyFrom(duration_pb(value.policy.timeout))
+    return pb.WebhookSpec(
+        name=value.name,
+        description=value.description,
+        method=_METHODS_PB[value.method],
+        url=value.url,
+        headers=headers_pb(value.headers),
+        body_format=_FORMATS_PB[value.body_format],
+        body=value.body,
+        policy=policy,
+    )
+
+
+def headers_pb(headers: tuple[domain.Header, ...]) -> list[pb.Header]:
+    return [pb.Header(name=h.name, value=h.value, secret=h.secret) for h in headers]
+
+
+def webhook_pb(value: domain.Webhook) -> pb.Webhook:
+    return pb.Webhook(
+        id=value.id,
+        version=value.version,
+        spec=spec_pb(value.spec),
+        data_fields=list(value.data_fields),
+        state=STATES_PB[value.state],
+        signing_secret=value.signing_secret,
+        create_time=timestamp_pb(value.create_time),
+        update_time=timestamp_pb(value.update_time),
+    )
+
+
+def recipient(message: pb.Recipient) -> domain.Recipient:
+    return domain.Recipient(
+        user_id=message.user_id,
+        tags=struct(message.tags),
+        entry_event=struct(message.entry_event),
+    )
+
+
+def request_pb(value: domain.HttpRequest) -> pb.HttpRequest:
+    return pb.HttpRequest(
+        method=value.method, url=value.url, headers=headers_pb(value.headers), body=value.body
+    )
+
+
+def response_pb(value: domain.HttpResponse) -> pb.HttpResponse:
+    return pb.HttpResponse(
+        status_code=value.status_code,
+        headers=headers_pb(value.headers),
+        body=value.body,
+        body_truncated=value.body_truncated,
+    )

@@ -1,0 +1,106 @@
+"""The composition root: every long-lived object is made here and passed in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from hooksmith.v1 import webhooks_pb2, webhooks_pb2_grpc
+from hooksmith_server import domain, rendering
+from hooksmith_server.api.auth import Authenticator
+from hooksmith_server.api.servicer import WebhookServicer
+from hooksmith_server.config import Settings
+from hooksmith_server.store import db as store_db
+from hooksmith_server.store import embedded, migrations
+from hooksmith_server.store.keys import KeyStore
+from hooksmith_server.store.webhooks import WebhookStore
+from hooksmith_server.webhooks import Versions, Webhooks
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = webhooks_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name
+
+
+async def resolve_database(settings: Settings) -> tuple[str, bool]:
+    """The DSN to use, and whether it is the embedded server."""
+    if settings.database_url:
+        return settings.database_url, False
+    admin = await asyncio.to_thread(embedded.start, settings.data_dir)
+    return await embedded.ensure_database(admin), True
+
+
+async def migrate(dsn: str) -> list[migrations.Migration]:
+    conn = await store_db.connect_once(dsn)
+    try:
+        return await migrations.apply(conn)
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Application:
+    """A running server: database pool and gRPC server."""
+
+    settings: Settings
+    dsn: str
+    database: store_db.Database | None = None
+    server: grpc.aio.Server | None = None
+    port: int = 0
+
+    async def start(self) -> None:
+        settings = self.settings
+        await migrate(self.dsn)
+        self.database = await store_db.Database.connect(self.dsn, max_size=settings.db_pool_size)
+        renderer = rendering.Renderer()
+        webhook_store = WebhookStore(self.database)
+        versions = Versions(webhook_store, renderer)
+        webhooks = Webhooks(webhook_store, renderer, versions)
+        servicer = WebhookServicer(Authenticator(KeyStore(self.database)), webhooks)
+        await self._serve(servicer)
+
+    async def _serve(self, servicer: WebhookServicer) -> None:
+        server = grpc.aio.server()
+        webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(servicer, server)
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+        self.port = server.add_insecure_port(self.settings.listen)
+        if self.port == 0:
+            raise RuntimeError(f"cannot listen on {self.settings.listen}")
+        await server.start()
+        for name in ("", SERVICE_NAME):
+            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.server = server
+        log.info("serving hooksmith.v1.WebhookService on port %d", self.port)
+
+    async def stop(self) -> None:
+        """Stop taking calls, let in-flight ones finish within the grace period, close."""
+        if self.server is not None:
+            await self.server.stop(self.settings.shutdown_grace.total_seconds())
+            self.server = None
+        if self.database is not None:
+            await self.database.close()
+            self.database = None
+
+
+async def bootstrap_key(dsn: str, settings: Settings) -> str | None:
+    """On a fresh embedded database: workspace `default` and a console key, written to a file."""
+    database = await store_db.Database.connect(dsn, max_size=2)
+    try:
+        keys = KeyStore(database)
+        if await keys.any_keys():
+            return None
+        key = await keys.create("default", domain.Scope.CONSOLE)
+    finally:
+        await database.close()
+    path = settings.data_dir / "api-key"
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key

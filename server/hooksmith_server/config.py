@@ -1,0 +1,87 @@
+"""Settings, read once from `HOOKSMITH_*` environment variables at start-up."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+class ConfigError(ValueError):
+    """A `HOOKSMITH_*` variable has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server can be told; each field has its variable in `from_env`."""
+
+    listen: str = "127.0.0.1:50051"
+    """HOOKSMITH_LISTEN: host:port the gRPC server binds."""
+    database_url: str | None = None
+    """HOOKSMITH_DATABASE_URL: PostgreSQL DSN; unset starts an embedded PostgreSQL."""
+    data_dir: Path = Path(".hooksmith")
+    """HOOKSMITH_DATA_DIR: embedded database files and the bootstrap API key."""
+    shutdown_grace: timedelta = timedelta(seconds=10)
+    """HOOKSMITH_SHUTDOWN_GRACE: how long in-flight calls get on SIGTERM/SIGINT."""
+    db_pool_size: int = 10
+    """HOOKSMITH_DB_POOL_SIZE: connections in this process's pool."""
+    log_level: str = "INFO"
+    """HOOKSMITH_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Settings from an environment mapping (pass `os.environ`)."""
+        d = cls()
+
+        def get(name: str) -> str | None:
+            value = env.get(f"HOOKSMITH_{name}")
+            return value if value not in (None, "") else None
+
+        def integer(name: str, default: int, minimum: int) -> int:
+            raw = get(name)
+            if raw is None:
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigError(f"HOOKSMITH_{name}: {raw!r} is not a whole number") from None
+            if value < minimum:
+                raise ConfigError(f"HOOKSMITH_{name}: must be at least {minimum}, got {value}")
+            return value
+
+        def duration(name: str, default: timedelta) -> timedelta:
+            raw = get(name)
+            if raw is None:
+                return default
+            try:
+                return parse_duration(raw)
+            except ValueError as e:
+                raise ConfigError(f"HOOKSMITH_{name}: {e}") from None
+
+        level = (get("LOG_LEVEL") or d.log_level).upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError(f"HOOKSMITH_LOG_LEVEL: unknown level {level!r}")
+        listen = get("LISTEN") or d.listen
+        if ":" not in listen:
+            raise ConfigError(f"HOOKSMITH_LISTEN: {listen!r} is not host:port")
+        return cls(
+            listen=listen,
+            database_url=get("DATABASE_URL"),
+            data_dir=Path(get("DATA_DIR") or d.data_dir),
+            shutdown_grace=duration("SHUTDOWN_GRACE", d.shutdown_grace),
+            db_pool_size=integer("DB_POOL_SIZE", d.db_pool_size, 2),
+            log_level=level,
+        )
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30d`, `12h`, `5m`, `90s`, `250ms` or plain seconds."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a duration (examples: 30d, 12h, 5m, 90s, 250ms)")
+    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])

@@ -1,0 +1,135 @@
+"""Domain types shared by every layer: plain frozen dataclasses, no I/O.
+
+The API layer converts protobuf messages to and from these; the store keeps
+them as JSON; rendering and delivery work on them alone.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+# Values decoded from `google.protobuf.Struct`: JSON-like, numbers are floats.
+JsonValue = Any
+JsonObject = Mapping[str, JsonValue]
+
+
+class HttpMethod(enum.StrEnum):
+    GET = "GET"
+    POST = "POST"
+    PUT = "PUT"
+    PATCH = "PATCH"
+    DELETE = "DELETE"
+
+
+class BodyFormat(enum.StrEnum):
+    JSON = "JSON"
+    TEXT = "TEXT"
+    FORM = "FORM"
+
+
+class WebhookState(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    ARCHIVED = "ARCHIVED"
+
+
+class MessageKind(enum.StrEnum):
+    TEST = "TEST"
+    LIVE = "LIVE"
+
+
+class MessageStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class AttemptTrigger(enum.StrEnum):
+    SCHEDULED = "SCHEDULED"
+    MANUAL = "MANUAL"
+
+
+class Scope(enum.StrEnum):
+    """What an API key may do: `console` everything, `journey` Send, Get, List, Render."""
+
+    CONSOLE = "console"
+    JOURNEY = "journey"
+
+
+@dataclass(frozen=True)
+class Header:
+    """One HTTP header; `secret` values are masked in history."""
+
+    name: str
+    value: str
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How a webhook's messages are delivered."""
+
+    timeout: timedelta | None = None
+    """Per-attempt timeout; None means the default."""
+    retry_schedule: tuple[timedelta, ...] = ()
+    """Delays before each retry; empty means the default schedule."""
+
+
+@dataclass(frozen=True)
+class WebhookSpec:
+    """What a console user edits: the template of one HTTP request."""
+
+    name: str
+    url: str
+    method: HttpMethod = HttpMethod.POST
+    description: str = ""
+    headers: tuple[Header, ...] = ()
+    body_format: BodyFormat = BodyFormat.JSON
+    body: str = ""
+    policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One version of a saved webhook."""
+
+    id: str
+    version: int
+    spec: WebhookSpec
+    data_fields: tuple[str, ...]
+    state: WebhookState
+    signing_secret: str
+    create_time: datetime
+    update_time: datetime
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """The user a message is for, with the values personalization reads."""
+
+    user_id: str = ""
+    tags: JsonObject = field(default_factory=dict)
+    entry_event: JsonObject = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """An HTTP request exactly as it is (or would be) sent."""
+
+    method: str
+    url: str
+    headers: tuple[Header, ...]
+    body: str
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """An HTTP response as received; `body` holds at most the first 64 KiB."""
+
+    status_code: int
+    headers: tuple[Header, ...]
+    body: str
+    body_truncated: bool = False

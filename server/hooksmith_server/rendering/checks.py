@@ -1,0 +1,113 @@
+"""HTTP rules for URLs and headers, applied to sources when compiled and to output when rendered.
+
+Each check returns a description of what is wrong, or None.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from hooksmith_server.rendering.limits import Limits
+
+# RFC 9110 §5.6.2: token = 1*tchar.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Control characters (C0, DEL, C1) except horizontal tab, which header values may hold.
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# A URL holds no whitespace or control characters; rendered values are percent-encoded.
+_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f-\x9f]")
+_HTTP_SCHEME = re.compile(r"https?://", re.IGNORECASE)
+
+
+def chars(count: int) -> str:
+    """`count` for messages: 1,200,000."""
+    return f"{count:,}"
+
+
+# Set by the sender (framing, connection, target) or by signing; a spec may not set them.
+RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
+)
+
+
+def header_name_problem(name: str) -> str | None:
+    if not name:
+        return "a header name is required"
+    if not _TOKEN.fullmatch(name):
+        return f"header name {name!r} is not a valid HTTP token"
+    if name.lower() in RESERVED_HEADERS:
+        return f"header {name!r} is set by Hooksmith and cannot be templated"
+    return None
+
+
+def header_size_problem(name: str, value: str, limits: Limits, *, rendered: bool) -> str | None:
+    size = len(name) + len(value)
+    if size <= limits.max_header_chars:
+        return None
+    what = "rendered header" if rendered else "header"
+    return (
+        f"{what} is {chars(size)} characters (name and value); "
+        f"the limit is {chars(limits.max_header_chars)}"
+    )
+
+
+def _shown(character: str) -> str:
+    return "space" if character == " " else repr(character)[1:-1]
+
+
+def control_character_problem(value: str) -> str | None:
+    found = _HEADER_CONTROL.search(value)
+    if found is None:
+        return None
+    return (
+        "rendered value contains a control character "
+        f"({_shown(found.group())} at position {found.start()})"
+    )
+
+
+def source_size_problem(source: str, limit: int, what: str = "template") -> str | None:
+    if len(source) <= limit:
+        return None
+    return f"{what} is {chars(len(source))} characters; the limit is {chars(limit)}"
+
+
+def url_source_problem(source: str) -> str | None:
+    if not _HTTP_SCHEME.match(source):
+        return "the URL must start with http:// or https://"
+    return None
+
+
+def rendered_url_problem(url: str, limits: Limits) -> str | None:
+    if len(url) > limits.max_url_chars:
+        return (
+            f"rendered URL is {chars(len(url))} characters; "
+            f"the limit is {chars(limits.max_url_chars)}"
+        )
+    forbidden = _URL_FORBIDDEN.search(url)
+    if forbidden is not None:
+        return (
+            "the URL contains a space or control character "
+            f"({_shown(forbidden.group())} at position {forbidden.start()})"
+        )
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is what validates it
+    except ValueError as exc:
+        return f"the URL cannot be parsed: {exc}"
+    if parts.scheme not in ("http", "https"):
+        return "the URL must start with http:// or https://"
+    if not parts.hostname:
+        return "the URL has no host"
+    return None

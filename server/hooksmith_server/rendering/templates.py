@@ -1,0 +1,135 @@
+"""One template field: compiled once in the sandbox, rendered many times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Template, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2.runtime import new_context
+
+from hooksmith_server import errors
+from hooksmith_server.rendering.environment import TemplateEnvironment
+from hooksmith_server.rendering.filters import FilterError
+
+_TEMPLATE_MARKERS = ("{{", "{%", "{#")
+_REFUSED_NODES = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
+REFUSED_MESSAGE = "templates cannot include, import or extend other templates"
+
+
+def has_template_syntax(source: str) -> bool:
+    """Whether `source` holds any Jinja syntax; plain text skips Jinja entirely."""
+    return "{" in source and any(marker in source for marker in _TEMPLATE_MARKERS)
+
+
+class Budget:
+    """Characters one render may still produce; created per render, never shared."""
+
+    __slots__ = ("remaining",)
+
+    def __init__(self, remaining: int) -> None:
+        self.remaining = remaining
+
+
+class OutputTooLarge(Exception):
+    """A render went past its budget; stopped early so it cannot exhaust memory."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldTemplate:
+    """A compiled template field; `names` are the root names it reads without defining."""
+
+    field: str
+    """The field path errors name, such as `headers[2].value`."""
+    source: str
+    names: frozenset[str]
+    template: Template | None
+    """None when the source is plain text."""
+    first_line: int = 1
+    """Line of the source within its field: JSON string leaves sit inside a body."""
+
+    def render(self, parent: dict[str, Any], budget: Budget) -> str:
+        """Render against `parent` (globals and variables, never mutated)."""
+        template = self.template
+        if template is None:
+            budget.remaining -= len(self.source)
+            if budget.remaining < 0:
+                raise OutputTooLarge
+            return self.source
+        # A shared context skips copying `parent`; `{% set %}` writes to the context's
+        # own `vars`, so nothing leaks between fields or renders. Template globals are
+        # already in `parent` (imports, the one other use of them, are refused).
+        context = new_context(template.environment, template.name, template.blocks, parent, True)
+        remaining = budget.remaining
+        parts: list[str] = []
+        try:
+            for chunk in template.root_render_func(context):
+                remaining -= len(chunk)
+                if remaining < 0:
+                    break
+                parts.append(chunk)
+        except Exception as exc:
+            raise errors.InvalidArgument.field(self.field, self._describe(exc)) from exc
+        budget.remaining = remaining
+        if remaining < 0:
+            raise OutputTooLarge
+        return "".join(parts)
+
+    def _describe(self, exc: Exception) -> str:
+        line = self._line_of(exc)
+        where = "" if line is None else f" at line {line}"
+        if isinstance(exc, TemplateError):
+            message = exc.message or type(exc).__name__
+        elif isinstance(exc, FilterError):
+            message = str(exc)
+        else:
+            message = f"{type(exc).__name__}: {exc}"
+        return f"rendering failed{where}: {message}"
+
+    def _line_of(self, exc: Exception) -> int | None:
+        line = None
+        traceback = exc.__traceback__
+        while traceback is not None:
+            if traceback.tb_frame.f_globals.get("__jinja_template__") is self.template:
+                assert self.template is not None
+                line = self.template.get_corresponding_lineno(traceback.tb_lineno)
+            traceback = traceback.tb_next
+        return None if line is None else self.first_line + line - 1
+
+
+def compile_field(
+    environment: TemplateEnvironment, field: str, source: str, *, first_line: int = 1
+) -> FieldTemplate:
+    """Compile `source`, or raise InvalidArgument naming `field` and the line."""
+    if not has_template_syntax(source):
+        return FieldTemplate(field, source, frozenset(), None, first_line)
+    try:
+        tree = environment.parse(source)
+        _check_tree(environment, field, tree, first_line)
+        names = frozenset(meta.find_undeclared_variables(tree))
+        template = environment.from_string(tree)
+    except TemplateSyntaxError as exc:
+        line = first_line + (exc.lineno or 1) - 1
+        raise errors.InvalidArgument.field(
+            field, f"template syntax error at line {line}: {exc.message}"
+        ) from exc
+    except (RecursionError, SyntaxError) as exc:
+        # Deep nesting overflows Jinja's parser or Python's own compiler.
+        raise errors.InvalidArgument.field(field, "template is nested too deeply") from exc
+    return FieldTemplate(field, source, names, template, first_line)
+
+
+def _check_tree(
+    environment: TemplateEnvironment, field: str, tree: nodes.Template, first_line: int
+) -> None:
+    for _ in tree.find_all(_REFUSED_NODES):
+        raise errors.InvalidArgument.field(field, REFUSED_MESSAGE)
+    # Jinja defers unknown filters inside `{% if %}` to render time; refuse them all now.
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        known = environment.filters if isinstance(node, nodes.Filter) else environment.tests
+        if node.name not in known:
+            kind = "filter" if isinstance(node, nodes.Filter) else "test"
+            line = first_line + node.lineno - 1
+            raise errors.InvalidArgument.field(
+                field, f"template syntax error at line {line}: no {kind} named {node.name!r}"
+            )

@@ -1,0 +1,269 @@
+"""A webhook spec compiled once and rendered for each recipient."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import quote
+
+from hooksmith_server import domain, errors
+from hooksmith_server.rendering import checks
+from hooksmith_server.rendering.body import Body, compile_body
+from hooksmith_server.rendering.environment import RecipientValues, TemplateEnvironment
+from hooksmith_server.rendering.limits import Limits
+from hooksmith_server.rendering.templates import (
+    Budget,
+    FieldTemplate,
+    OutputTooLarge,
+    compile_field,
+)
+from hooksmith_server.rendering.values import normalise, to_text
+
+RECIPIENT_NAMES = frozenset({"userId", "tags", "entry_event"})
+"""Root names filled from the recipient; every other name a template reads is data."""
+# `loop` used outside a for loop is still Jinja's, never a value the caller supplies.
+_NOT_DATA = RECIPIENT_NAMES | {"loop"}
+_DEFAULT_LIMITS = Limits()
+
+
+def _url_text(value: Any) -> str:
+    """URL output is percent-encoded, so no value can change the path or the query."""
+    return quote(to_text(value), safe="")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered request, and the recipient values and data fields it went without."""
+
+    request: domain.HttpRequest
+    missing_variables: tuple[str, ...]
+    """Sorted: `userId`, `tags.<name>`, `entry_event.<name>`, and data field names."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Header:
+    name: str
+    value: FieldTemplate
+    secret: bool
+
+
+class CompiledWebhook:
+    """A webhook spec compiled once; `render` is cheap and safe to call concurrently.
+
+    Nothing here changes after construction: each render builds its own context.
+    """
+
+    def __init__(
+        self,
+        spec: domain.WebhookSpec,
+        *,
+        url: FieldTemplate,
+        headers: tuple[_Header, ...],
+        body: Body | None,
+        globals_: Mapping[str, Any],
+        limits: Limits,
+    ) -> None:
+        self.spec = spec
+        templates = [url, *(header.value for header in headers)]
+        if body is not None:
+            templates.extend(body.templates)
+        names = frozenset[str]().union(*(template.names for template in templates))
+        self.data_fields: tuple[str, ...] = tuple(sorted(names - _NOT_DATA))
+        """Root names the caller must supply in `data`, sorted."""
+        self._uses_user_id = "userId" in names
+        self._url = url
+        self._headers = headers
+        self._body = body
+        has_content_type = any(header.name.lower() == "content-type" for header in spec.headers)
+        self._content_type = None if body is None or has_content_type else body.content_type
+        self._globals = globals_
+        self._limits = limits
+
+    def render(
+        self, recipient: domain.Recipient, data: Mapping[str, Any], *, require_data: bool
+    ) -> Rendered:
+        """Render the request for `recipient` with `data` supplying the data fields.
+
+        With `require_data`, a missing data field is an InvalidArgument on `data.<name>`;
+        without (previews), it renders empty and is listed as missing.
+        """
+        missing_data = [name for name in self.data_fields if name not in data]
+        if missing_data and require_data:
+            raise errors.InvalidArgument(
+                violations=[
+                    errors.FieldViolation(
+                        f"data.{name}", f"data field {name!r} is required by this webhook"
+                    )
+                    for name in missing_data
+                ]
+            )
+        missing = set(missing_data)
+        if self._uses_user_id and not recipient.user_id:
+            missing.add("userId")
+        parent = dict(self._globals)
+        for name in self.data_fields:
+            if name in data:
+                parent[name] = normalise(data[name])
+        parent["userId"] = recipient.user_id
+        parent["tags"] = RecipientValues("tags", recipient.tags, missing)
+        parent["entry_event"] = RecipientValues("entry_event", recipient.entry_event, missing)
+
+        limit = self._limits.max_rendered_chars
+        try:
+            request = self._render(parent, Budget(limit))
+        except OutputTooLarge:
+            raise errors.InvalidArgument.field(
+                "request",
+                f"rendered request is more than {checks.chars(limit)} characters; "
+                f"the limit is {checks.chars(limit)}",
+            ) from None
+        size = (
+            len(request.url)
+            + sum(len(header.name) + len(header.value) for header in request.headers)
+            + len(request.body)
+        )
+        if size > limit:
+            raise errors.InvalidArgument.field(
+                "request",
+                f"rendered request is {checks.chars(size)} characters; "
+                f"the limit is {checks.chars(limit)}",
+            )
+        return Rendered(request, tuple(sorted(missing)))
+
+    def _render(self, parent: dict[str, Any], budget: Budget) -> domain.HttpRequest:
+        violations: list[errors.FieldViolation] = []
+        url = ""
+        try:
+            url = self._url.render(parent, budget)
+        except errors.InvalidArgument as exc:
+            violations.extend(exc.violations)
+        else:
+            # A plain URL was checked when compiled.
+            problem = (
+                checks.rendered_url_problem(url, self._limits)
+                if self._url.template is not None
+                else None
+            )
+            if problem is not None:
+                violations.append(errors.FieldViolation("url", problem))
+
+        headers: list[domain.Header] = []
+        for header in self._headers:
+            try:
+                value = header.value.render(parent, budget).strip()
+            except errors.InvalidArgument as exc:
+                violations.extend(exc.violations)
+                continue
+            problem = checks.control_character_problem(value) or checks.header_size_problem(
+                header.name, value, self._limits, rendered=True
+            )
+            if problem is not None:
+                violations.append(errors.FieldViolation(header.value.field, problem))
+            headers.append(domain.Header(header.name, value, header.secret))
+
+        body = ""
+        if self._body is not None:
+            try:
+                body = self._body.render(parent, budget)
+            except errors.InvalidArgument as exc:
+                violations.extend(exc.violations)
+
+        if violations:
+            raise errors.InvalidArgument(violations=violations)
+        if self._content_type is not None:
+            headers.append(domain.Header("Content-Type", self._content_type))
+        return domain.HttpRequest(self.spec.method.value, url, tuple(headers), body)
+
+
+class Renderer:
+    """Validates and compiles webhook specs; one per process, shared by every task."""
+
+    def __init__(self, limits: Limits = _DEFAULT_LIMITS) -> None:
+        self.limits = limits
+        self._environment = TemplateEnvironment(max_output=limits.max_rendered_chars)
+        self._url_environment = TemplateEnvironment(
+            max_output=limits.max_rendered_chars, finalize=_url_text
+        )
+        self._globals = MappingProxyType(dict(self._environment.globals))
+
+    def compile(self, spec: domain.WebhookSpec) -> CompiledWebhook:
+        """Check and compile every template field of `spec`.
+
+        Raises InvalidArgument listing every problem, with field paths relative to the
+        spec: `url`, `headers`, `headers[2].name`, `headers[2].value`, `body`.
+        """
+        violations: list[errors.FieldViolation] = []
+        url = self._compile_url(spec.url, violations)
+        headers = self._compile_headers(spec.headers, violations)
+        body = None
+        try:
+            body = compile_body(
+                self._environment, spec.body_format, spec.body, self.limits.max_source_chars
+            )
+        except errors.InvalidArgument as exc:
+            violations.extend(exc.violations)
+        if violations:
+            raise errors.InvalidArgument(violations=violations)
+        return CompiledWebhook(
+            spec, url=url, headers=headers, body=body, globals_=self._globals, limits=self.limits
+        )
+
+    def _compile_url(self, source: str, violations: list[errors.FieldViolation]) -> FieldTemplate:
+        placeholder = FieldTemplate("url", source, frozenset(), None)
+        limit = min(self.limits.max_source_chars, self.limits.max_url_chars)
+        problem = checks.source_size_problem(source, limit, "URL") or checks.url_source_problem(
+            source
+        )
+        if problem is not None:
+            violations.append(errors.FieldViolation("url", problem))
+            return placeholder
+        try:
+            url = compile_field(self._url_environment, "url", source)
+        except errors.InvalidArgument as exc:
+            violations.extend(exc.violations)
+            return placeholder
+        if url.template is None:
+            problem = checks.rendered_url_problem(source, self.limits)
+            if problem is not None:
+                violations.append(errors.FieldViolation("url", problem))
+        return url
+
+    def _compile_headers(
+        self, headers: tuple[domain.Header, ...], violations: list[errors.FieldViolation]
+    ) -> tuple[_Header, ...]:
+        if len(headers) > self.limits.max_headers:
+            violations.append(
+                errors.FieldViolation(
+                    "headers",
+                    f"a webhook may have at most {self.limits.max_headers} headers; "
+                    f"this one has {len(headers)}",
+                )
+            )
+        compiled: list[_Header] = []
+        for index, header in enumerate(headers):
+            field = f"headers[{index}]"
+            problem = checks.header_name_problem(header.name)
+            if problem is not None:
+                violations.append(errors.FieldViolation(f"{field}.name", problem))
+            problem = checks.source_size_problem(
+                header.value, self.limits.max_source_chars, "header value"
+            ) or checks.header_size_problem(header.name, header.value, self.limits, rendered=False)
+            if problem is not None:
+                violations.append(errors.FieldViolation(f"{field}.value", problem))
+                continue
+            try:
+                value = compile_field(self._environment, f"{field}.value", header.value)
+            except errors.InvalidArgument as exc:
+                violations.extend(exc.violations)
+                continue
+            if value.template is None:
+                # Plain values are known now; refuse a bad one when saved, not when sent.
+                problem = checks.control_character_problem(header.value.strip())
+                if problem is not None:
+                    violations.append(
+                        errors.FieldViolation(f"{field}.value", problem.replace("rendered ", ""))
+                    )
+            compiled.append(_Header(header.name, value, header.secret))
+        return tuple(compiled)

@@ -1,0 +1,233 @@
+"""Webhooks: validating specs, versions, data fields and rendering previews."""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from hooksmith_server import domain, errors, ids, pagination, rendering
+from hooksmith_server.delivery import signing
+from hooksmith_server.store.keys import Caller
+from hooksmith_server.store.webhooks import WebhookStore
+
+MAX_NAME_CHARS = 200
+MAX_DESCRIPTION_CHARS = 4_000
+MAX_TIMEOUT = timedelta(seconds=60)
+MAX_RETRIES = 25
+MAX_RETRY_DELAY = timedelta(days=7)
+SECRET_ROTATION_GRACE = timedelta(hours=24)
+
+# Update mask paths and the spec attribute each replaces.
+_MASK_PATHS = {
+    "name": "name",
+    "description": "description",
+    "method": "method",
+    "url": "url",
+    "headers": "headers",
+    "body_format": "body_format",
+    "body": "body",
+    "policy": "policy",
+    "policy.timeout": "policy.timeout",
+    "policy.retry_schedule": "policy.retry_schedule",
+}
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What Render returns."""
+
+    request: domain.HttpRequest
+    missing_variables: tuple[str, ...]
+    data_fields: tuple[str, ...]
+
+
+def validate_spec(spec: domain.WebhookSpec) -> None:
+    """Checks of the fields that are not templates; template fields are the renderer's."""
+    bad: list[errors.FieldViolation] = []
+    if not spec.name.strip():
+        bad.append(errors.FieldViolation("name", "is required"))
+    elif len(spec.name) > MAX_NAME_CHARS:
+        bad.append(errors.FieldViolation("name", f"must be at most {MAX_NAME_CHARS} characters"))
+    if len(spec.description) > MAX_DESCRIPTION_CHARS:
+        bad.append(
+            errors.FieldViolation(
+                "description", f"must be at most {MAX_DESCRIPTION_CHARS} characters"
+            )
+        )
+    timeout = spec.policy.timeout
+    if timeout is not None and not (timedelta(0) < timeout <= MAX_TIMEOUT):
+        bad.append(
+            errors.FieldViolation("policy.timeout", "must be more than 0 s and at most 60 s")
+        )
+    schedule = spec.policy.retry_schedule
+    if len(schedule) > MAX_RETRIES:
+        bad.append(
+            errors.FieldViolation(
+                "policy.retry_schedule", f"at most {MAX_RETRIES} retries, got {len(schedule)}"
+            )
+        )
+    for i, delay in enumerate(schedule):
+        if not (timedelta(0) <= delay <= MAX_RETRY_DELAY):
+            bad.append(
+                errors.FieldViolation(f"policy.retry_schedule[{i}]", "must be between 0 and 7 days")
+            )
+    if bad:
+        raise errors.InvalidArgument(violations=bad)
+
+
+def apply_mask(
+    current: domain.WebhookSpec, new: domain.WebhookSpec, paths: Sequence[str]
+) -> domain.WebhookSpec:
+    """`current` with the fields named by `paths` taken from `new` (all when empty)."""
+    if not paths:
+        return new
+    spec = current
+    for path in paths:
+        target = _MASK_PATHS.get(path)
+        if target is None:
+            raise errors.InvalidArgument.field(
+                "update_mask", f"unknown field {path!r}; known: {', '.join(_MASK_PATHS)}"
+            )
+        if target.startswith("policy."):
+            attr = target.removeprefix("policy.")
+            policy = replace(spec.policy, **{attr: getattr(new.policy, attr)})
+            spec = replace(spec, policy=policy)
+        else:
+            spec = replace(spec, **{target: getattr(new, target)})
+    return spec
+
+
+class Versions:
+    """Saved versions with their compiled templates, cached: versions never change."""
+
+    def __init__(
+        self, store: WebhookStore, renderer: rendering.Renderer, *, cache_size: int = 2048
+    ) -> None:
+        self._store = store
+        self._renderer = renderer
+        self._cache_size = cache_size
+        # Compiling costs about a millisecond a field; a version is compiled once per process.
+        self._cache: OrderedDict[tuple[uuid.UUID, uuid.UUID, int], rendering.CompiledWebhook]
+        self._cache = OrderedDict()
+
+    def compiled(
+        self, workspace_id: uuid.UUID, webhook: domain.Webhook
+    ) -> rendering.CompiledWebhook:
+        key = (workspace_id, uuid.UUID(webhook.id), webhook.version)
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            return found
+        compiled = self._renderer.compile(webhook.spec)
+        self._cache[key] = compiled
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return compiled
+
+    async def load(
+        self, workspace_id: uuid.UUID, webhook_id: uuid.UUID, version: int
+    ) -> rendering.CompiledWebhook:
+        """The compiled templates of one saved version (`version` > 0)."""
+        found = self._cache.get((workspace_id, webhook_id, version))
+        if found is not None:
+            return found
+        webhook = await self._store.get(workspace_id, webhook_id, version)
+        return self.compiled(workspace_id, webhook)
+
+
+class Webhooks:
+    """The webhook use cases behind Create, Get, List, Update, Delete and Render."""
+
+    def __init__(
+        self, store: WebhookStore, renderer: rendering.Renderer, versions: Versions
+    ) -> None:
+        self._store = store
+        self._renderer = renderer
+        self.versions = versions
+
+    def compile(self, spec: domain.WebhookSpec, field: str) -> rendering.CompiledWebhook:
+        """Validate and compile `spec`; violations are reported below `field`."""
+        try:
+            validate_spec(spec)
+            return self._renderer.compile(spec)
+        except errors.InvalidArgument as e:
+            raise e.under(field) from None
+
+    async def create(self, caller: Caller, spec: domain.WebhookSpec) -> domain.Webhook:
+        compiled = self.compile(spec, "spec")
+        return await self._store.create(
+            caller.workspace_id, spec, compiled.data_fields, signing.new_secret()
+        )
+
+    async def get(self, caller: Caller, webhook_id: str, version: int = 0) -> domain.Webhook:
+        if version < 0:
+            raise errors.InvalidArgument.field("version", "must not be negative")
+        return await self._store.get(caller.workspace_id, _id(webhook_id), version)
+
+    async def list(
+        self, caller: Caller, *, page_size: int, page_token: str, show_archived: bool
+    ) -> tuple[list[domain.Webhook], str]:
+        limit = pagination.page_size(page_size)
+        after = pagination.decode(page_token)
+        page, next_position = await self._store.list(
+            caller.workspace_id, limit=limit, after=after, show_archived=show_archived
+        )
+        return page, pagination.encode(next_position)
+
+    async def update(
+        self,
+        caller: Caller,
+        webhook_id: str,
+        spec: domain.WebhookSpec,
+        mask: Sequence[str],
+        expected_version: int,
+    ) -> domain.Webhook:
+        if expected_version < 0:
+            raise errors.InvalidArgument.field("expected_version", "must not be negative")
+        # An unknown mask path is reported before any lookup.
+        apply_mask(spec, spec, mask)
+
+        def edit(current: domain.WebhookSpec) -> tuple[domain.WebhookSpec, tuple[str, ...]]:
+            merged = apply_mask(current, spec, mask)
+            return merged, self.compile(merged, "spec").data_fields
+
+        return await self._store.update(
+            caller.workspace_id, _id(webhook_id), expected_version, edit
+        )
+
+    async def delete(self, caller: Caller, webhook_id: str) -> domain.Webhook:
+        return await self._store.archive(caller.workspace_id, _id(webhook_id))
+
+    async def rotate_secret(self, caller: Caller, webhook_id: str) -> domain.Webhook:
+        return await self._store.rotate_secret(
+            caller.workspace_id, _id(webhook_id), signing.new_secret(), SECRET_ROTATION_GRACE
+        )
+
+    async def preview(
+        self,
+        caller: Caller,
+        *,
+        webhook_id: str | None,
+        draft: domain.WebhookSpec | None,
+        version: int,
+        recipient: domain.Recipient,
+        data: Mapping[str, Any],
+    ) -> Preview:
+        """Render without sending; missing data fields are listed, not refused."""
+        if draft is not None:
+            compiled = self.compile(draft, "draft")
+        elif webhook_id:
+            webhook = await self.get(caller, webhook_id, version)
+            compiled = self.versions.compiled(caller.workspace_id, webhook)
+        else:
+            raise errors.InvalidArgument.field("source", "set webhook_id or draft")
+        rendered = compiled.render(recipient, data, require_data=False)
+        return Preview(rendered.request, rendered.missing_variables, compiled.data_fields)
+
+
+def _id(text: str) -> uuid.UUID:
+    return ids.parse(text, "id")

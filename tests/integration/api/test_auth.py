@@ -1,0 +1,70 @@
+"""API keys decide the workspace and what may be called."""
+
+from __future__ import annotations
+
+import grpc
+
+from hooksmith.v1 import webhooks_pb2 as pb
+from tests.integration.conftest import Running
+from tests.integration.grpc_errors import expect_error
+
+
+def spec() -> pb.WebhookSpec:
+    return pb.WebhookSpec(name="coupon", url="https://api.example.com/coupons/{{ userId }}")
+
+
+async def test_missing_malformed_and_unknown_keys_are_unauthenticated(server: Running) -> None:
+    request = pb.ListRequest()
+    e = await expect_error(server.stub.List(request), grpc.StatusCode.UNAUTHENTICATED)
+    assert "authorization" in (e.details() or "")
+    await expect_error(
+        server.stub.List(request, metadata=(("authorization", "Basic abc"),)),
+        grpc.StatusCode.UNAUTHENTICATED,
+    )
+    await expect_error(
+        server.stub.List(request, metadata=(("authorization", "Bearer hks_nope"),)),
+        grpc.StatusCode.UNAUTHENTICATED,
+    )
+    await expect_error(
+        server.stub.List(request, metadata=(("authorization", "Bearer "),)),
+        grpc.StatusCode.UNAUTHENTICATED,
+    )
+
+
+async def test_workspaces_never_see_each_others_webhooks(server: Running) -> None:
+    acme = await server.api("acme")
+    globex = await server.api("globex")
+    mine = (await acme.Create(pb.CreateRequest(spec=spec()))).webhook
+
+    assert (await globex.List(pb.ListRequest(show_archived=True))).webhooks == []
+    for call in (
+        globex.Get(pb.GetRequest(id=mine.id)),
+        globex.Update(pb.UpdateRequest(id=mine.id, spec=spec())),
+        globex.Delete(pb.DeleteRequest(id=mine.id)),
+        globex.RotateSecret(pb.RotateSecretRequest(id=mine.id)),
+        globex.Render(pb.RenderRequest(webhook_id=mine.id)),
+    ):
+        await expect_error(call, grpc.StatusCode.NOT_FOUND)
+    still = (await acme.Get(pb.GetRequest(id=mine.id))).webhook
+    assert (still.version, still.state) == (1, pb.WEBHOOK_STATE_ACTIVE)
+
+
+async def test_journey_keys_may_only_send_get_list_and_render(server: Running) -> None:
+    console = await server.api("acme", "console")
+    journey = await server.api("acme", "journey")
+    made = (await console.Create(pb.CreateRequest(spec=spec()))).webhook
+
+    assert (await journey.Get(pb.GetRequest(id=made.id))).webhook.id == made.id
+    assert [w.id for w in (await journey.List(pb.ListRequest())).webhooks] == [made.id]
+    rendered = await journey.Render(
+        pb.RenderRequest(webhook_id=made.id, recipient=pb.Recipient(user_id="u1"))
+    )
+    assert rendered.request.url == "https://api.example.com/coupons/u1"
+    for call in (
+        journey.Create(pb.CreateRequest(spec=spec())),
+        journey.Update(pb.UpdateRequest(id=made.id, spec=spec())),
+        journey.Delete(pb.DeleteRequest(id=made.id)),
+        journey.RotateSecret(pb.RotateSecretRequest(id=made.id)),
+    ):
+        await expect_error(call, grpc.StatusCode.PERMISSION_DENIED)
+    assert (await console.Get(pb.GetRequest(id=made.id))).webhook.version == 1
