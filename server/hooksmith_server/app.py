@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import aiohttp
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -15,9 +17,15 @@ from hooksmith_server import domain, rendering
 from hooksmith_server.api.auth import Authenticator
 from hooksmith_server.api.servicer import WebhookServicer
 from hooksmith_server.config import Settings
+from hooksmith_server.delivery import egress
+from hooksmith_server.delivery.deliverer import Deliverer
+from hooksmith_server.delivery.http import HttpSender
+from hooksmith_server.delivery.worker import Dispatcher, Recorder, Retention, listen_factory
+from hooksmith_server.messages import Messages
 from hooksmith_server.store import db as store_db
 from hooksmith_server.store import embedded, migrations
 from hooksmith_server.store.keys import KeyStore
+from hooksmith_server.store.messages import MessageStore
 from hooksmith_server.store.webhooks import WebhookStore
 from hooksmith_server.webhooks import Versions, Webhooks
 
@@ -44,13 +52,18 @@ async def migrate(dsn: str) -> list[migrations.Migration]:
 
 @dataclass
 class Application:
-    """A running server: database pool and gRPC server."""
+    """A running server: database pool, gRPC server and delivery workers."""
 
     settings: Settings
     dsn: str
+    serve_grpc: bool = True
     database: store_db.Database | None = None
     server: grpc.aio.Server | None = None
+    session: aiohttp.ClientSession | None = None
+    dispatcher: Dispatcher | None = None
+    recorder: Recorder | None = None
     port: int = 0
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
         settings = self.settings
@@ -58,10 +71,40 @@ class Application:
         self.database = await store_db.Database.connect(self.dsn, max_size=settings.db_pool_size)
         renderer = rendering.Renderer()
         webhook_store = WebhookStore(self.database)
+        message_store = MessageStore(self.database)
         versions = Versions(webhook_store, renderer)
-        webhooks = Webhooks(webhook_store, renderer, versions)
-        servicer = WebhookServicer(Authenticator(KeyStore(self.database)), webhooks)
-        await self._serve(servicer)
+        guard = egress.EgressGuard(settings.egress_allow)
+        self.session = HttpSender.create_session(guard, limit=max(64, settings.workers + 20))
+        deliverer = Deliverer(webhook_store, versions, HttpSender(self.session, guard))
+
+        if settings.workers > 0:
+            self.recorder = recorder = Recorder(message_store)
+            self.dispatcher = Dispatcher(
+                message_store,
+                deliverer,
+                recorder,
+                concurrency=settings.workers,
+                poll_interval=settings.poll_interval,
+                lease_margin=settings.lease_margin,
+                listen=listen_factory(self.dsn),
+            )
+            retention = Retention(message_store, settings.history_retention)
+            self._tasks += [
+                asyncio.create_task(recorder.run(), name="recorder"),
+                asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
+                asyncio.create_task(retention.run(), name="retention"),
+            ]
+        if self.serve_grpc:
+            webhooks = Webhooks(webhook_store, renderer, versions)
+            messages = Messages(
+                webhook_store,
+                versions,
+                message_store,
+                deliverer,
+                lease_margin=settings.lease_margin,
+            )
+            servicer = WebhookServicer(Authenticator(KeyStore(self.database)), webhooks, messages)
+            await self._serve(servicer)
 
     async def _serve(self, servicer: WebhookServicer) -> None:
         server = grpc.aio.server()
@@ -81,10 +124,26 @@ class Application:
         log.info("serving hooksmith.v1.WebhookService on port %d", self.port)
 
     async def stop(self) -> None:
-        """Stop taking calls, let in-flight ones finish within the grace period, close."""
+        """Stop taking calls and claims, let in-flight work finish within the grace, close."""
+        grace = self.settings.shutdown_grace.total_seconds()
         if self.server is not None:
-            await self.server.stop(self.settings.shutdown_grace.total_seconds())
+            await self.server.stop(grace)
             self.server = None
+        if self.dispatcher is not None:
+            await self.dispatcher.stop(grace)
+            self.dispatcher = None
+        if self.recorder is not None:
+            # Outcomes of the attempts that finished are written before the pool closes.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.recorder.drain(), grace)
+            self.recorder = None
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
         if self.database is not None:
             await self.database.close()
             self.database = None

@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Hooksmith webhook service. Configured by HOOKSMITH_* variables (see README).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="migrate, then serve gRPC")
+    commands.add_parser("serve", help="migrate, then serve gRPC and deliver messages")
+    commands.add_parser("worker", help="deliver messages only (no gRPC); run as many as you like")
     commands.add_parser("migrate", help="apply database migrations and exit")
     keys = commands.add_parser("keys", help="manage API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -39,10 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, *, serve_grpc: bool = True) -> None:
     dsn, is_embedded = await resolve_database(settings)
     await migrate(dsn)
-    if is_embedded:
+    if is_embedded and serve_grpc:
         key = await bootstrap_key(dsn, settings)
         if key is not None:
             print(
@@ -50,9 +51,14 @@ async def _serve(settings: Settings) -> None:
                 f"(also written to {settings.data_dir / 'api-key'}):"
             )
             print(key, flush=True)
-    app = Application(settings, dsn)
+    if not serve_grpc and settings.workers == 0:
+        raise errors.InvalidArgument.field("HOOKSMITH_WORKERS", "a worker needs at least 1")
+    app = Application(settings, dsn, serve_grpc=serve_grpc)
     await app.start()
-    print(f"hooksmith-server listening on {settings.listen}", flush=True)
+    if serve_grpc:
+        print(f"hooksmith-server listening on {settings.listen}", flush=True)
+    else:
+        print(f"hooksmith-server worker delivering ({settings.workers} in flight)", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -101,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             asyncio.run(_serve(settings))
+        elif args.command == "worker":
+            asyncio.run(_serve(settings, serve_grpc=False))
         elif args.command == "migrate":
             asyncio.run(_migrate(settings))
         elif args.command == "keys":

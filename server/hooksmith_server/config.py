@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -26,6 +29,16 @@ class Settings:
     """HOOKSMITH_DATABASE_URL: PostgreSQL DSN; unset starts an embedded PostgreSQL."""
     data_dir: Path = Path(".hooksmith")
     """HOOKSMITH_DATA_DIR: embedded database files and the bootstrap API key."""
+    workers: int = 64
+    """HOOKSMITH_WORKERS: deliveries in flight in this process; 0 disables delivery here."""
+    egress_allow: tuple[Network, ...] = ()
+    """HOOKSMITH_EGRESS_ALLOW: comma-separated CIDRs exempt from the SSRF guard."""
+    history_retention: timedelta = timedelta(days=30)
+    """HOOKSMITH_HISTORY_RETENTION: how long messages are kept (e.g. `30d`, `12h`)."""
+    lease_margin: timedelta = timedelta(seconds=30)
+    """HOOKSMITH_LEASE_MARGIN: added to the attempt timeout to make a worker's lease."""
+    poll_interval: timedelta = timedelta(seconds=1)
+    """HOOKSMITH_POLL_INTERVAL: how often idle workers look for due messages without a NOTIFY."""
     shutdown_grace: timedelta = timedelta(seconds=10)
     """HOOKSMITH_SHUTDOWN_GRACE: how long in-flight calls get on SIGTERM/SIGINT."""
     db_pool_size: int = 10
@@ -63,6 +76,11 @@ class Settings:
             except ValueError as e:
                 raise ConfigError(f"HOOKSMITH_{name}: {e}") from None
 
+        allow_raw = get("EGRESS_ALLOW")
+        try:
+            allow = parse_networks(allow_raw) if allow_raw else ()
+        except ValueError as e:
+            raise ConfigError(f"HOOKSMITH_EGRESS_ALLOW: {e}") from None
         level = (get("LOG_LEVEL") or d.log_level).upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"HOOKSMITH_LOG_LEVEL: unknown level {level!r}")
@@ -73,6 +91,11 @@ class Settings:
             listen=listen,
             database_url=get("DATABASE_URL"),
             data_dir=Path(get("DATA_DIR") or d.data_dir),
+            workers=integer("WORKERS", d.workers, 0),
+            egress_allow=allow,
+            history_retention=duration("HISTORY_RETENTION", d.history_retention),
+            lease_margin=duration("LEASE_MARGIN", d.lease_margin),
+            poll_interval=duration("POLL_INTERVAL", d.poll_interval),
             shutdown_grace=duration("SHUTDOWN_GRACE", d.shutdown_grace),
             db_pool_size=integer("DB_POOL_SIZE", d.db_pool_size, 2),
             log_level=level,
@@ -85,3 +108,17 @@ def parse_duration(text: str) -> timedelta:
     if not m:
         raise ValueError(f"{text!r} is not a duration (examples: 30d, 12h, 5m, 90s, 250ms)")
     return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """Comma-separated CIDRs, e.g. `127.0.0.0/8, ::1/128`."""
+    networks = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"{part!r} is not a network in CIDR form (e.g. 10.0.0.0/8)") from None
+    return tuple(networks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -55,9 +56,12 @@ class Running:
 
 
 def settings_for_tests(**overrides: Any) -> Settings:
-    """Settings for a server under test: port 0, short shutdown."""
+    """Settings for a server under test: port 0, loopback receivers allowed, quick polling."""
     base: dict[str, Any] = {
         "listen": "127.0.0.1:0",
+        "egress_allow": (ipaddress.ip_network("127.0.0.0/8"),),
+        "poll_interval": timedelta(milliseconds=200),
+        "lease_margin": timedelta(seconds=2),
         "shutdown_grace": timedelta(seconds=2),
     }
     base.update(overrides)

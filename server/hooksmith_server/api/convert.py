@@ -9,6 +9,7 @@ from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
 
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith_server import domain, errors
+from hooksmith_server.store.messages import AttemptRecord, MessageRecord
 
 _METHODS = {
     pb.HTTP_METHOD_UNSPECIFIED: domain.HttpMethod.POST,
@@ -153,3 +154,43 @@ def response_pb(value: domain.HttpResponse) -> pb.HttpResponse:
         body=value.body,
         body_truncated=value.body_truncated,
     )
+
+
+def attempt_pb(value: AttemptRecord) -> pb.Attempt:
+    out = pb.Attempt(
+        number=value.number,
+        trigger=TRIGGERS_PB[value.trigger],
+        start_time=timestamp_pb(value.start_time),
+        error=value.error or "",
+    )
+    if value.duration is not None:
+        out.duration.CopyFrom(duration_pb(value.duration))
+    if value.request is not None:
+        out.request.CopyFrom(request_pb(value.request))
+    if value.response is not None:
+        out.response.CopyFrom(response_pb(value.response))
+    return out
+
+
+def message_pb(value: MessageRecord) -> pb.Message:
+    out = pb.Message(
+        id=str(value.id),
+        webhook_id=str(value.webhook_id),
+        webhook_version=value.webhook_version,
+        user_id=value.user_id,
+        kind=KINDS_PB[value.kind],
+        status=STATUSES_PB[value.status],
+        attempt_count=value.attempt_count,
+        error=value.error or "",
+        labels=dict(value.labels),
+        attempts=[attempt_pb(a) for a in value.attempts],
+        create_time=timestamp_pb(value.create_time),
+        update_time=timestamp_pb(value.update_time),
+    )
+    if value.request is not None:
+        out.request.CopyFrom(request_pb(value.request))
+    if value.response is not None:
+        out.response.CopyFrom(response_pb(value.response))
+    if value.status == domain.MessageStatus.PENDING and value.next_attempt_time is not None:
+        out.next_attempt_time.CopyFrom(timestamp_pb(value.next_attempt_time))
+    return out

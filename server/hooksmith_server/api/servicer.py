@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC
 from typing import Any, TypeVar
 
 import grpc
@@ -14,6 +15,7 @@ from hooksmith.v1 import webhooks_pb2_grpc as pb_grpc
 from hooksmith_server import domain, errors
 from hooksmith_server.api import convert, status
 from hooksmith_server.api.auth import Authenticator
+from hooksmith_server.messages import Messages
 from hooksmith_server.store.keys import Caller
 from hooksmith_server.webhooks import Webhooks
 
@@ -58,9 +60,10 @@ JOURNEY = domain.Scope.JOURNEY
 
 
 class WebhookServicer(pb_grpc.WebhookServiceServicer):
-    def __init__(self, auth: Authenticator, webhooks: Webhooks) -> None:
+    def __init__(self, auth: Authenticator, webhooks: Webhooks, messages: Messages) -> None:
         self.auth = auth
         self.webhooks = webhooks
+        self.messages = messages
 
     @rpc(CONSOLE)
     async def Create(
@@ -132,23 +135,73 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
         self, caller: Caller, request: pb.RotateSecretRequest, context: Context
     ) -> pb.RotateSecretResponse:
         webhook = await self.webhooks.rotate_secret(caller, request.id)
+        self.messages.secrets_rotated(webhook.id)
         return pb.RotateSecretResponse(webhook=convert.webhook_pb(webhook))
 
-    # Delivery is declared in the contract and built next; until then these say so.
-    async def _unimplemented(self, name: str, context: Context) -> Any:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{name} is not available yet")
+    @rpc(CONSOLE)
+    async def SendTest(
+        self, caller: Caller, request: pb.SendTestRequest, context: Context
+    ) -> pb.SendTestResponse:
+        sent = await self.messages.send_test(
+            caller,
+            request.webhook_id,
+            [convert.recipient(r) for r in request.recipients],
+            convert.struct(request.data),
+        )
+        return pb.SendTestResponse(messages=[convert.message_pb(m) for m in sent])
 
-    async def SendTest(self, request: pb.SendTestRequest, context: Context) -> Any:
-        return await self._unimplemented("SendTest", context)
+    @rpc(CONSOLE, JOURNEY)
+    async def Send(
+        self, caller: Caller, request: pb.SendRequest, context: Context
+    ) -> pb.SendResponse:
+        message_ids = await self.messages.send(
+            caller,
+            request.webhook_id,
+            [convert.recipient(r) for r in request.recipients],
+            convert.struct(request.data),
+            idempotency_key=request.idempotency_key,
+            labels=dict(request.labels),
+        )
+        return pb.SendResponse(message_ids=[str(i) for i in message_ids])
 
-    async def Send(self, request: pb.SendRequest, context: Context) -> Any:
-        return await self._unimplemented("Send", context)
+    @rpc(CONSOLE)
+    async def ListHistory(
+        self, caller: Caller, request: pb.ListHistoryRequest, context: Context
+    ) -> pb.ListHistoryResponse:
+        page, token = await self.messages.history(
+            caller,
+            webhook_id=request.webhook_id,
+            statuses=[
+                convert.enum_value(convert.STATUSES, s, "statuses") for s in request.statuses
+            ],
+            kind=(
+                convert.enum_value(convert.KINDS, request.kind, "kind")
+                if request.kind != pb.MESSAGE_KIND_UNSPECIFIED
+                else None
+            ),
+            user_id=request.user_id,
+            start_time=(
+                request.start_time.ToDatetime(UTC) if request.HasField("start_time") else None
+            ),
+            end_time=request.end_time.ToDatetime(UTC) if request.HasField("end_time") else None,
+            labels=dict(request.labels),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListHistoryResponse(
+            messages=[convert.message_pb(m) for m in page], next_page_token=token
+        )
 
-    async def ListHistory(self, request: pb.ListHistoryRequest, context: Context) -> Any:
-        return await self._unimplemented("ListHistory", context)
+    @rpc(CONSOLE)
+    async def GetMessage(
+        self, caller: Caller, request: pb.GetMessageRequest, context: Context
+    ) -> pb.GetMessageResponse:
+        message = await self.messages.get(caller, request.id)
+        return pb.GetMessageResponse(message=convert.message_pb(message))
 
-    async def GetMessage(self, request: pb.GetMessageRequest, context: Context) -> Any:
-        return await self._unimplemented("GetMessage", context)
-
-    async def Retry(self, request: pb.RetryRequest, context: Context) -> Any:
-        return await self._unimplemented("Retry", context)
+    @rpc(CONSOLE)
+    async def Retry(
+        self, caller: Caller, request: pb.RetryRequest, context: Context
+    ) -> pb.RetryResponse:
+        message = await self.messages.retry(caller, request.message_id)
+        return pb.RetryResponse(message=convert.message_pb(message))

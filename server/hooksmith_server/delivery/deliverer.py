@@ -1,0 +1,134 @@
+"""One attempt of one claimed message: render, sign, send, decide what comes next."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from hooksmith_server import domain, errors
+from hooksmith_server.delivery import masking, policy, signing
+from hooksmith_server.delivery.http import HttpSender
+from hooksmith_server.store.messages import Claim, Outcome
+from hooksmith_server.store.webhooks import WebhookStore
+from hooksmith_server.webhooks import Versions
+
+# Rotation must show up quickly in every process; within one process it is immediate.
+SECRETS_TTL = 2.0
+
+
+class Deliverer:
+    """Makes attempts; safe to use from many tasks at once."""
+
+    def __init__(self, webhooks: WebhookStore, versions: Versions, sender: HttpSender) -> None:
+        self._webhooks = webhooks
+        self._versions = versions
+        self._sender = sender
+        self._secrets: dict[tuple[uuid.UUID, uuid.UUID], tuple[float, tuple[str, ...]]] = {}
+
+    def forget_secrets(self, webhook_id: uuid.UUID) -> None:
+        """Drop cached secrets of a webhook (after a rotation in this process)."""
+        for key in [k for k in self._secrets if k[1] == webhook_id]:
+            del self._secrets[key]
+
+    async def _secrets_of(self, claim: Claim) -> tuple[str, ...]:
+        key = (claim.workspace_id, claim.webhook_id)
+        cached = self._secrets.get(key)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < SECRETS_TTL:
+            return cached[1]
+        secrets = await self._webhooks.active_secrets(claim.workspace_id, claim.webhook_id)
+        self._secrets[key] = (now, secrets)
+        return secrets
+
+    async def attempt(self, claim: Claim) -> Outcome:
+        compiled = await self._versions.load(
+            claim.workspace_id, claim.webhook_id, claim.webhook_version
+        )
+        spec = compiled.spec
+        start = datetime.now(UTC)
+        try:
+            rendered = compiled.render(claim.recipient, claim.data, require_data=True)
+        except errors.InvalidArgument as e:
+            # The same input renders the same way next time: not retried.
+            return self._decide(
+                claim,
+                spec,
+                start,
+                timedelta(0),
+                None,
+                None,
+                f"render failed: {e.message}",
+                succeeded=False,
+                retryable=False,
+                retry_after=None,
+            )
+        request = rendered.request
+        secrets = await self._secrets_of(claim)
+        signed = signing.signed_headers(secrets, str(claim.id), int(time.time()), request.body)
+        request = domain.HttpRequest(
+            request.method, request.url, request.headers + signed, request.body
+        )
+        timeout = policy.timeout(spec.policy).total_seconds()
+        sent = await self._sender.send(request, timeout=timeout)
+        return self._decide(
+            claim,
+            spec,
+            sent.start_time,
+            sent.duration,
+            sent.request,
+            sent.response,
+            sent.error,
+            succeeded=sent.succeeded,
+            retryable=sent.retryable,
+            retry_after=sent.retry_after,
+        )
+
+    def _decide(
+        self,
+        claim: Claim,
+        spec: domain.WebhookSpec,
+        start: datetime,
+        duration: timedelta,
+        request: domain.HttpRequest | None,
+        response: domain.HttpResponse | None,
+        error: str | None,
+        *,
+        succeeded: bool,
+        retryable: bool,
+        retry_after: float | None,
+    ) -> Outcome:
+        if error is None and response is not None and not succeeded:
+            error = f"HTTP {response.status_code}"
+        nxt = policy.after_attempt(
+            succeeded=succeeded,
+            retryable=retryable,
+            retry_after=retry_after,
+            final=claim.final,
+            failures=claim.failures,
+            policy=spec.policy,
+            now=datetime.now(UTC),
+        )
+        if request is not None:
+            # History never keeps credentials in the clear.
+            request = domain.HttpRequest(
+                request.method, request.url, masking.mask_headers(request.headers), request.body
+            )
+        if response is not None:
+            response = domain.HttpResponse(
+                response.status_code,
+                masking.mask_headers(response.headers),
+                response.body,
+                response.body_truncated,
+            )
+        return Outcome(
+            claim=claim,
+            start_time=start,
+            duration=duration,
+            request=request,
+            response=response,
+            error=error,
+            status=nxt.status,
+            failures=nxt.failures,
+            next_attempt_time=nxt.next_attempt_time,
+        )

@@ -1,0 +1,38 @@
+"""Masking of credentials in recorded requests and responses.
+
+A masked value is `****` followed by a tail that never exceeds a quarter of the
+value nor 4 characters: values of up to 8 characters keep nothing, 9–11 keep 2,
+12–15 keep 3, 16 and longer keep 4. An empty value stays empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hooksmith_server import domain
+
+MASK = "****"
+
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+"""Header names (lower-case) whose values are always masked, flagged secret or not."""
+
+
+def mask_value(value: str) -> str:
+    """`value` with all but a short tail replaced by `****`."""
+    if not value:
+        return ""
+    keep = min(4, len(value) // 4) if len(value) > 8 else 0
+    return MASK + (value[-keep:] if keep else "")
+
+
+def is_sensitive(header: domain.Header) -> bool:
+    """Whether a header's value must be masked in history."""
+    return header.secret or header.name.lower() in SENSITIVE_HEADERS
+
+
+def mask_headers(headers: Sequence[domain.Header]) -> tuple[domain.Header, ...]:
+    """The headers with sensitive values masked; order, names and flags kept."""
+    return tuple(
+        domain.Header(h.name, mask_value(h.value), h.secret) if is_sensitive(h) else h
+        for h in headers
+    )

@@ -1,0 +1,207 @@
+"""Sending and history: the use cases behind Send, SendTest, ListHistory, GetMessage, Retry."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from hooksmith_server import domain, errors, ids, pagination, rendering
+from hooksmith_server.delivery import policy
+from hooksmith_server.delivery.deliverer import Deliverer
+from hooksmith_server.store.keys import Caller
+from hooksmith_server.store.messages import (
+    Claim,
+    HistoryFilter,
+    MessageRecord,
+    MessageStore,
+    NewMessage,
+)
+from hooksmith_server.store.webhooks import WebhookStore
+from hooksmith_server.webhooks import Versions
+
+MAX_SEND_RECIPIENTS = 1_000
+MAX_TEST_RECIPIENTS = 20
+MAX_LABELS = 20
+MAX_LABEL_KEY_CHARS = 64
+MAX_LABEL_VALUE_CHARS = 256
+MAX_IDEMPOTENCY_KEY_CHARS = 256
+MAX_USER_ID_CHARS = 256
+
+
+def check_recipients(recipients: Sequence[domain.Recipient], limit: int) -> None:
+    if not recipients:
+        raise errors.InvalidArgument.field("recipients", "at least one recipient is required")
+    if len(recipients) > limit:
+        raise errors.InvalidArgument.field(
+            "recipients", f"at most {limit:,} recipients per call, got {len(recipients):,}"
+        )
+    for i, r in enumerate(recipients):
+        if len(r.user_id) > MAX_USER_ID_CHARS:
+            raise errors.InvalidArgument.field(
+                f"recipients[{i}].user_id", f"must be at most {MAX_USER_ID_CHARS} characters"
+            )
+
+
+def check_labels(labels: Mapping[str, str], field: str = "labels") -> None:
+    if len(labels) > MAX_LABELS:
+        raise errors.InvalidArgument.field(field, f"at most {MAX_LABELS} labels")
+    for key, value in labels.items():
+        if not key or len(key) > MAX_LABEL_KEY_CHARS:
+            raise errors.InvalidArgument.field(
+                f"{field}[{key!r}]", f"keys must be 1 to {MAX_LABEL_KEY_CHARS} characters"
+            )
+        if len(value) > MAX_LABEL_VALUE_CHARS:
+            raise errors.InvalidArgument.field(
+                f"{field}[{key!r}]", f"values must be at most {MAX_LABEL_VALUE_CHARS} characters"
+            )
+
+
+def check_data(compiled: rendering.CompiledWebhook, data: Mapping[str, Any]) -> None:
+    missing = [name for name in compiled.data_fields if name not in data]
+    if missing:
+        raise errors.InvalidArgument(
+            violations=[
+                errors.FieldViolation(
+                    f"data.{name}", f"data field '{name}' is required by this webhook"
+                )
+                for name in missing
+            ]
+        )
+
+
+class Messages:
+    def __init__(
+        self,
+        webhooks: WebhookStore,
+        versions: Versions,
+        store: MessageStore,
+        deliverer: Deliverer,
+        *,
+        lease_margin: timedelta,
+    ) -> None:
+        self._webhooks = webhooks
+        self._versions = versions
+        self._store = store
+        self._deliverer = deliverer
+        self._lease_margin = lease_margin
+
+    def secrets_rotated(self, webhook_id: str) -> None:
+        """Sign with the new secret from now on in this process."""
+        self._deliverer.forget_secrets(uuid.UUID(webhook_id))
+
+    async def _sendable(
+        self, caller: Caller, webhook_id: str, data: Mapping[str, Any]
+    ) -> tuple[domain.Webhook, rendering.CompiledWebhook]:
+        webhook = await self._webhooks.get(caller.workspace_id, ids.parse(webhook_id, "webhook_id"))
+        if webhook.state == domain.WebhookState.ARCHIVED:
+            raise errors.FailedPrecondition(f"webhook {webhook.id} is archived and cannot be sent")
+        compiled = self._versions.compiled(caller.workspace_id, webhook)
+        check_data(compiled, data)
+        return webhook, compiled
+
+    async def send(
+        self,
+        caller: Caller,
+        webhook_id: str,
+        recipients: Sequence[domain.Recipient],
+        data: Mapping[str, Any],
+        *,
+        idempotency_key: str,
+        labels: Mapping[str, str],
+    ) -> list[uuid.UUID]:
+        """Store one message per recipient; returns once they are committed."""
+        check_recipients(recipients, MAX_SEND_RECIPIENTS)
+        check_labels(labels)
+        if len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS:
+            raise errors.InvalidArgument.field(
+                "idempotency_key", f"must be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters"
+            )
+        webhook, _ = await self._sendable(caller, webhook_id, data)
+        new = [NewMessage(ids.new(), r) for r in recipients]
+        return await self._store.insert_live(
+            caller.workspace_id, webhook, new, data, labels, idempotency_key or None
+        )
+
+    async def send_test(
+        self,
+        caller: Caller,
+        webhook_id: str,
+        recipients: Sequence[domain.Recipient],
+        data: Mapping[str, Any],
+    ) -> list[MessageRecord]:
+        """Attempt now, once per recipient; returns the recorded messages."""
+        check_recipients(recipients, MAX_TEST_RECIPIENTS)
+        webhook, compiled = await self._sendable(caller, webhook_id, data)
+        new = [NewMessage(ids.new(), r) for r in recipients]
+        lease = policy.timeout(compiled.spec.policy) + self._lease_margin
+        await self._store.insert_test(caller.workspace_id, webhook, new, data, lease)
+        claims = [
+            Claim(
+                workspace_id=caller.workspace_id,
+                id=m.id,
+                webhook_id=uuid.UUID(webhook.id),
+                webhook_version=webhook.version,
+                kind=domain.MessageKind.TEST,
+                recipient=m.recipient,
+                data=data,
+                number=1,
+                failures=0,
+                manual=False,
+            )
+            for m in new
+        ]
+        outcomes = await asyncio.gather(*(self._deliverer.attempt(c) for c in claims))
+        await self._store.record(outcomes)
+        return await self._store.get(caller.workspace_id, [m.id for m in new])
+
+    async def get(self, caller: Caller, message_id: str) -> MessageRecord:
+        mid = ids.parse(message_id, "id")
+        found = await self._store.get(caller.workspace_id, [mid])
+        if not found:
+            raise errors.NotFound(f"message {mid} not found")
+        return found[0]
+
+    async def retry(self, caller: Caller, message_id: str) -> MessageRecord:
+        mid = ids.parse(message_id, "message_id")
+        if not await self._store.requeue(caller.workspace_id, mid):
+            if not await self._store.exists(caller.workspace_id, mid):
+                raise errors.NotFound(f"message {mid} not found")
+            raise errors.FailedPrecondition(
+                f"message {mid} is still pending; Retry applies to finished messages"
+            )
+        return (await self._store.get(caller.workspace_id, [mid]))[0]
+
+    async def history(
+        self,
+        caller: Caller,
+        *,
+        webhook_id: str,
+        statuses: Sequence[domain.MessageStatus],
+        kind: domain.MessageKind | None,
+        user_id: str,
+        start_time: datetime | None,
+        end_time: datetime | None,
+        labels: Mapping[str, str],
+        page_size: int,
+        page_token: str,
+    ) -> tuple[list[MessageRecord], str]:
+        check_labels(labels)
+        where = HistoryFilter(
+            webhook_id=ids.parse(webhook_id, "webhook_id") if webhook_id else None,
+            statuses=tuple(statuses),
+            kind=kind,
+            user_id=user_id or None,
+            start_time=start_time,
+            end_time=end_time,
+            labels=labels,
+        )
+        page, nxt = await self._store.history(
+            caller.workspace_id,
+            where,
+            limit=pagination.page_size(page_size),
+            after=pagination.decode(page_token),
+        )
+        return page, pagination.encode(nxt)

@@ -1,0 +1,134 @@
+-- name: insert_live
+-- One row per recipient; with an idempotency key, a (webhook, key, user) that
+-- already has a message is skipped and looked up by find_idempotent.
+INSERT INTO messages (workspace_id, id, webhook_id, webhook_version, kind, status, user_id,
+                      recipient, data, labels, idempotency_key, next_attempt_time,
+                      create_time, update_time)
+SELECT $1, r.id, $2, $3, 'LIVE', 'PENDING', r.user_id, r.recipient, $4, $5, $6, now(), now(), now()
+FROM jsonb_to_recordset($7::jsonb) AS r(id uuid, user_id text, recipient jsonb)
+ON CONFLICT (workspace_id, webhook_id, idempotency_key, user_id)
+    WHERE idempotency_key IS NOT NULL
+    DO NOTHING;
+
+-- name: find_idempotent
+SELECT user_id, id FROM messages
+WHERE workspace_id = $1 AND webhook_id = $2 AND idempotency_key = $3 AND user_id = ANY($4::text[]);
+
+-- name: notify
+SELECT pg_notify('hooksmith_queue', '');
+
+-- name: insert_claimed_test
+-- Test sends are attempted at once by the caller: inserted already claimed.
+WITH inserted AS (
+    INSERT INTO messages (workspace_id, id, webhook_id, webhook_version, kind, status, user_id,
+                          recipient, data, labels, attempt_count, next_attempt_time, locked_until,
+                          create_time, update_time)
+    SELECT $1, r.id, $2, $3, 'TEST', 'PENDING', r.user_id, r.recipient, $4, '{}', 1,
+           now() + $5::interval, now() + $5::interval, now(), now()
+    FROM jsonb_to_recordset($6::jsonb) AS r(id uuid, user_id text, recipient jsonb)
+    RETURNING workspace_id, id
+)
+INSERT INTO attempts (workspace_id, message_id, number, trigger, start_time)
+SELECT workspace_id, id, 1, 'SCHEDULED', now() FROM inserted;
+
+-- name: claim
+-- Take up to $1 due messages. The lease is the webhook's timeout plus a margin
+-- ($2 seconds); the claim is committed before any HTTP so no row lock is held
+-- while a receiver answers, and an attempt row records that the attempt began.
+WITH due AS (
+    SELECT id FROM messages
+    WHERE status = 'PENDING' AND next_attempt_time <= now()
+    ORDER BY next_attempt_time
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE messages m
+    SET attempt_count = m.attempt_count + 1,
+        locked_until = now() + make_interval(secs =>
+            coalesce((v.spec -> 'policy' ->> 'timeout')::float8, $3) + $2),
+        next_attempt_time = now() + make_interval(secs =>
+            coalesce((v.spec -> 'policy' ->> 'timeout')::float8, $3) + $2),
+        update_time = now()
+    FROM due, webhook_versions v
+    WHERE m.id = due.id
+      AND v.workspace_id = m.workspace_id AND v.webhook_id = m.webhook_id
+      AND v.version = m.webhook_version
+    RETURNING m.workspace_id, m.id, m.webhook_id, m.webhook_version, m.kind, m.recipient, m.data,
+              m.attempt_count, m.failures, m.manual
+), started AS (
+    INSERT INTO attempts (workspace_id, message_id, number, trigger, start_time)
+    SELECT workspace_id, id, attempt_count,
+           CASE WHEN manual THEN 'MANUAL' ELSE 'SCHEDULED' END, now()
+    FROM claimed
+)
+SELECT * FROM claimed;
+
+-- name: next_due
+SELECT min(next_attempt_time) FROM messages WHERE status = 'PENDING';
+
+-- name: record_attempts
+UPDATE attempts a
+SET start_time = r.start_time, duration = make_interval(secs => r.duration),
+    request = r.request, response = r.response, error = r.error
+FROM jsonb_to_recordset($1::jsonb) AS r(message_id uuid, number int, start_time timestamptz,
+     duration float8, request jsonb, response jsonb, error text)
+WHERE a.message_id = r.message_id AND a.number = r.number;
+
+-- name: record_messages
+-- A stale outcome (the lease expired and a newer attempt began) is kept as
+-- its attempt only: the message follows its latest attempt.
+UPDATE messages m
+SET status = r.status, failures = r.failures, next_attempt_time = r.next_attempt_time,
+    locked_until = NULL, manual = false, last_request = r.request,
+    last_response = r.response, last_error = r.error, update_time = now()
+FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, number int, status text, failures int,
+     next_attempt_time timestamptz, request jsonb, response jsonb, error text)
+WHERE m.id = r.id AND m.attempt_count = r.number;
+
+-- name: requeue
+-- Retry: a new manual attempt of a finished message.
+UPDATE messages
+SET status = 'PENDING', manual = true, next_attempt_time = now(), locked_until = NULL,
+    update_time = now()
+WHERE workspace_id = $1 AND id = $2 AND status <> 'PENDING'
+RETURNING id;
+
+-- name: message_status
+SELECT status FROM messages WHERE workspace_id = $1 AND id = $2;
+
+-- name: get_messages
+SELECT id, webhook_id, webhook_version, user_id, kind, status, attempt_count, last_request,
+       last_response, last_error, labels, create_time, update_time, next_attempt_time
+FROM messages
+WHERE workspace_id = $1 AND id = ANY($2::uuid[]);
+
+-- name: get_attempts
+SELECT message_id, number, trigger, start_time, duration, request, response, error
+FROM attempts
+WHERE workspace_id = $1 AND message_id = ANY($2::uuid[])
+ORDER BY message_id, number;
+
+-- name: list_history
+SELECT id, webhook_id, webhook_version, user_id, kind, status, attempt_count, last_request,
+       last_response, last_error, labels, create_time, update_time, next_attempt_time
+FROM messages
+WHERE workspace_id = $1
+  AND ($2::uuid IS NULL OR webhook_id = $2)
+  AND (cardinality($3::text[]) = 0 OR status = ANY($3::text[]))
+  AND ($4::text IS NULL OR kind = $4)
+  AND ($5::text IS NULL OR user_id = $5)
+  AND ($6::timestamptz IS NULL OR create_time >= $6)
+  AND ($7::timestamptz IS NULL OR create_time < $7)
+  AND labels @> $8::jsonb
+  AND ($9::timestamptz IS NULL OR (create_time, id) < ($9, $10::uuid))
+ORDER BY create_time DESC, id DESC
+LIMIT $11;
+
+-- name: delete_expired
+-- Retention, in small batches so no long lock is taken.
+DELETE FROM messages
+WHERE id IN (
+    SELECT id FROM messages
+    WHERE create_time < $1 AND status <> 'PENDING'
+    LIMIT $2
+);
