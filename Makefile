@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PROTOS := proto/hooksmith/v1/webhooks.proto
 
-.PHONY: run test lint proto proto-check migrate clean
+.PHONY: run test lint proto proto-check bench migrate clean
 
 # The virtualenv is rebuilt when either pyproject changes.
 $(BIN)/.installed: pyproject.toml client/pyproject.toml
@@ -40,6 +40,9 @@ proto-check: proto
 	git diff --exit-code -- client/hooksmith/v1
 	@test -z "$$(git status --porcelain -- client/hooksmith/v1)" || \
 		(git status --porcelain -- client/hooksmith/v1; echo "untracked generated files"; exit 1)
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
