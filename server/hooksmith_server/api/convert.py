@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
@@ -65,6 +65,17 @@ def duration_pb(d: timedelta) -> duration_pb2.Duration:
     out = duration_pb2.Duration()
     out.FromTimedelta(d)
     return out
+
+
+# What Python's datetime can hold: 0001-01-01 to 9999-12-31.
+_MIN_SECONDS = -62_135_596_800
+_MAX_SECONDS = 253_402_300_799
+
+
+def timestamp(t: timestamp_pb2.Timestamp, field: str) -> datetime:
+    if not (_MIN_SECONDS <= t.seconds <= _MAX_SECONDS) or not (0 <= t.nanos < 1_000_000_000):
+        raise errors.InvalidArgument.field(field, "must be between years 1 and 9999")
+    return t.ToDatetime(UTC)
 
 
 def timestamp_pb(t: Any) -> timestamp_pb2.Timestamp:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith.v1 import webhooks_pb2_grpc as pb_grpc
 from hooksmith_server import domain, errors
-from hooksmith_server.api import convert, status
+from hooksmith_server.api import checks, convert, status
 from hooksmith_server.api.auth import Authenticator
 from hooksmith_server.messages import Messages
 from hooksmith_server.store.keys import Caller
@@ -21,7 +21,7 @@ from hooksmith_server.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 
-Req = TypeVar("Req")
+Req = TypeVar("Req", bound=Message)
 Resp = TypeVar("Resp")
 Context = grpc.aio.ServicerContext[Any, Any]
 Impl = Callable[[Any, Caller, Req, Context], Awaitable[Resp]]
@@ -40,6 +40,7 @@ def rpc(*scopes: domain.Scope) -> Callable[[Impl[Req, Resp]], Handler[Req, Resp]
                     raise errors.PermissionDenied(
                         f"a {caller.scope.value} key may not call {impl.__name__}"
                     )
+                checks.check_request(request)
                 return await impl(self, caller, request, context)
             except errors.HooksmithError as e:
                 error: errors.HooksmithError = e
@@ -181,9 +182,15 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
             ),
             user_id=request.user_id,
             start_time=(
-                request.start_time.ToDatetime(UTC) if request.HasField("start_time") else None
+                convert.timestamp(request.start_time, "start_time")
+                if request.HasField("start_time")
+                else None
             ),
-            end_time=request.end_time.ToDatetime(UTC) if request.HasField("end_time") else None,
+            end_time=(
+                convert.timestamp(request.end_time, "end_time")
+                if request.HasField("end_time")
+                else None
+            ),
             labels=dict(request.labels),
             page_size=request.page_size,
             page_token=request.page_token,

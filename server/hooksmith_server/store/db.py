@@ -68,6 +68,10 @@ class Database:
                 yield conn
         except _UNAVAILABLE as e:
             raise errors.Unavailable(f"database unavailable: {e}") from e
+        except asyncpg.DataError as e:
+            # A value PostgreSQL cannot hold (the API checks the known cases first).
+            log.warning("value refused by the database: %s", e)
+            raise errors.InvalidArgument(f"a value cannot be stored: {e}") from e
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

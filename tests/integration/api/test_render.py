@@ -193,3 +193,18 @@ async def test_rendered_size_limit(api: Api) -> None:
         api.Render(pb.RenderRequest(draft=spec)), grpc.StatusCode.INVALID_ARGUMENT
     )
     assert "limit" in " ".join(violations(error).values())
+
+
+async def test_unstorable_values_are_refused_naming_the_field(api: Api) -> None:
+    tags = struct_pb2.Struct()
+    tags.update({"nested": {"bad": float("nan")}})
+    await expect_invalid(
+        api.Render(pb.RenderRequest(draft=SMS, recipient=pb.Recipient(tags=tags))),
+        "recipient.tags.nested.bad",
+        "finite",
+    )
+    spec = pb.WebhookSpec()
+    spec.CopyFrom(SMS)
+    spec.headers.append(pb.Header(name="X-Nul", value="a\x00b"))
+    await expect_invalid(api.Create(pb.CreateRequest(spec=spec)), "spec.headers[1].value", "NUL")
+    assert (await api.List(pb.ListRequest())).webhooks == []

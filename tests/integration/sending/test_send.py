@@ -13,7 +13,7 @@ from standardwebhooks.webhooks import Webhook as Verifier
 
 from hooksmith.v1 import webhooks_pb2 as pb
 from tests.integration.conftest import Api
-from tests.integration.grpc_errors import expect_error
+from tests.integration.grpc_errors import expect_error, expect_invalid
 from tests.integration.receiver import Received
 from tests.integration.sending.helpers import (
     all_history,
@@ -362,3 +362,30 @@ async def test_history_pages_stay_stable_while_messages_arrive(api: Api, receive
     seen += [m.id for m in rest.messages]
     assert rest.next_page_token == ""
     assert sorted(seen) == sorted(m.id for m in first.messages)
+
+
+async def test_nul_characters_in_labels_and_data_are_refused(api: Api, receivers) -> None:
+    receiver = await receivers()
+    webhook = await create(api, receiver.url)
+    await expect_invalid(
+        api.Send(
+            pb.SendRequest(
+                webhook_id=webhook.id,
+                recipients=recipients(1),
+                data=struct(text="x"),
+                labels={"journey": "a\x00"},
+            )
+        ),
+        "labels['journey']",
+    )
+    await expect_invalid(
+        api.Send(
+            pb.SendRequest(
+                webhook_id=webhook.id, recipients=recipients(1), data=struct(text="\x00")
+            )
+        ),
+        "data.text",
+    )
+    far = timestamp_pb2.Timestamp(seconds=10**12)
+    await expect_invalid(api.ListHistory(pb.ListHistoryRequest(start_time=far)), "start_time")
+    assert await all_history(api) == []
