@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -90,9 +91,9 @@ class Application:
             )
             retention = Retention(message_store, settings.history_retention)
             self._tasks += [
-                asyncio.create_task(recorder.run(), name="recorder"),
-                asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
-                asyncio.create_task(retention.run(), name="retention"),
+                asyncio.create_task(supervise("recorder", recorder.run)),
+                asyncio.create_task(supervise("dispatcher", self.dispatcher.run)),
+                asyncio.create_task(supervise("retention", retention.run)),
             ]
         if self.serve_grpc:
             webhooks = Webhooks(webhook_store, renderer, versions)
@@ -125,17 +126,23 @@ class Application:
 
     async def stop(self) -> None:
         """Stop taking calls and claims, let in-flight work finish within the grace, close."""
-        grace = self.settings.shutdown_grace.total_seconds()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.shutdown_grace.total_seconds()
+
+        def left() -> float:
+            return max(0.0, deadline - loop.time())
+
         if self.server is not None:
-            await self.server.stop(grace)
+            await self.server.stop(left())
             self.server = None
         if self.dispatcher is not None:
-            await self.dispatcher.stop(grace)
+            await self.dispatcher.stop(left())
             self.dispatcher = None
         if self.recorder is not None:
-            # Outcomes of the attempts that finished are written before the pool closes.
+            # Outcomes of the attempts that finished are written before the pool closes;
+            # whatever is left keeps its lease and is attempted again after a restart.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.recorder.drain(), grace)
+                await asyncio.wait_for(self.recorder.drain(), max(left(), 1.0))
             self.recorder = None
         for task in self._tasks:
             task.cancel()
@@ -147,6 +154,19 @@ class Application:
         if self.database is not None:
             await self.database.close()
             self.database = None
+
+
+async def supervise(name: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Run a background loop; if it ever fails, log why and start it again."""
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s stopped unexpectedly; restarting it in 1 s", name)
+            await asyncio.sleep(1.0)
 
 
 async def bootstrap_key(dsn: str, settings: Settings) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,6 +14,8 @@ from hooksmith_server.delivery.http import HttpSender
 from hooksmith_server.store.messages import Claim, Outcome
 from hooksmith_server.store.webhooks import WebhookStore
 from hooksmith_server.webhooks import Versions
+
+log = logging.getLogger(__name__)
 
 # Rotation must show up quickly in every process; within one process it is immediate.
 SECRETS_TTL = 2.0
@@ -42,6 +46,32 @@ class Deliverer:
         return secrets
 
     async def attempt(self, claim: Claim) -> Outcome:
+        """One attempt, always ending in an outcome to record.
+
+        Only `errors.Unavailable` escapes (the database is down): the lease then
+        expires and the message is attempted again. Anything else that goes wrong
+        fails the message, so no input can make it loop.
+        """
+        try:
+            return await self._attempt(claim)
+        except (errors.Unavailable, asyncio.CancelledError):
+            raise
+        except Exception as e:
+            log.exception("attempt %d of message %s failed unexpectedly", claim.number, claim.id)
+            now = datetime.now(UTC)
+            return Outcome(
+                claim=claim,
+                start_time=now,
+                duration=timedelta(0),
+                request=None,
+                response=None,
+                error=f"internal error during the attempt ({type(e).__name__}: {e})",
+                status=domain.MessageStatus.FAILED,
+                failures=claim.failures + 1,
+                next_attempt_time=None,
+            )
+
+    async def _attempt(self, claim: Claim) -> Outcome:
         compiled = await self._versions.load(
             claim.workspace_id, claim.webhook_id, claim.webhook_version
         )

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -66,14 +67,33 @@ class Recorder:
         for _ in range(6):
             try:
                 await self._store.record(batch)
-            except (errors.Unavailable, asyncpg.PostgresError) as e:
+                return
+            except errors.Unavailable as e:
                 log.warning("recording %d outcomes failed (%s); retrying", len(batch), e)
                 await asyncio.sleep(delay)
                 delay *= 2
-                continue
-            return
+            except Exception:
+                # One outcome the database refuses must not hold back the others.
+                log.exception("recording a batch of %d outcomes failed", len(batch))
+                for outcome in batch:
+                    await self._write_one(outcome)
+                return
         # The leases will expire and the messages be attempted again: late, never lost.
         log.error("giving up recording %d outcomes; they will be attempted again", len(batch))
+
+    async def _write_one(self, outcome: Outcome) -> None:
+        try:
+            await self._store.record([outcome])
+            return
+        except Exception as e:
+            log.exception("recording the outcome of message %s failed", outcome.claim.id)
+            error = f"the outcome could not be stored ({type(e).__name__}); {outcome.error or ''}"
+        # Keep the decision, drop what could not be stored.
+        bare = replace(outcome, request=None, response=None, error=error.rstrip("; "))
+        try:
+            await self._store.record([bare])
+        except Exception:
+            log.exception("message %s keeps its lease and will be attempted again", bare.claim.id)
 
 
 class Dispatcher:
@@ -136,6 +156,9 @@ class Dispatcher:
     async def _idle_wait(self) -> float:
         """Until the next message is due, at most one poll interval."""
         try:
+            failed = await self._store.give_up()
+            if failed:
+                log.warning("failed %d interrupted message(s) instead of attempting again", failed)
             due = await self._store.next_due()
         except (errors.Unavailable, asyncpg.PostgresError):
             return self._poll
@@ -157,9 +180,8 @@ class Dispatcher:
     async def _deliver(self, claim: Claim) -> None:
         try:
             outcome = await self._deliverer.attempt(claim)
-        except errors.HooksmithError as e:
-            # E.g. the database is down while loading the version: the lease expires
-            # and the message is attempted again.
+        except errors.Unavailable as e:
+            # The lease expires and the message is attempted again.
             log.warning("attempt %d of message %s not made: %s", claim.number, claim.id, e)
             return
         await self._recorder.submit(outcome)

@@ -8,6 +8,14 @@ from typing import Any
 from hooksmith_server import domain
 
 
+def text(value: str) -> str:
+    """`value` as PostgreSQL can store it: NUL, which no text or JSON column holds, becomes U+FFFD.
+
+    Requests and responses come from templates and receivers, so they may hold anything.
+    """
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+
+
 def spec_to_json(spec: domain.WebhookSpec) -> dict[str, Any]:
     return {
         "name": spec.name,
@@ -56,12 +64,18 @@ def headers_from_json(data: list[dict[str, Any]]) -> tuple[domain.Header, ...]:
     return tuple(domain.Header(h["name"], h["value"], bool(h.get("secret"))) for h in data)
 
 
+def _clean_headers(headers: tuple[domain.Header, ...]) -> list[dict[str, Any]]:
+    return headers_to_json(
+        tuple(domain.Header(text(h.name), text(h.value), h.secret) for h in headers)
+    )
+
+
 def request_to_json(request: domain.HttpRequest) -> dict[str, Any]:
     return {
         "method": request.method,
-        "url": request.url,
-        "headers": headers_to_json(request.headers),
-        "body": request.body,
+        "url": text(request.url),
+        "headers": _clean_headers(request.headers),
+        "body": text(request.body),
     }
 
 
@@ -77,8 +91,8 @@ def request_from_json(data: dict[str, Any]) -> domain.HttpRequest:
 def response_to_json(response: domain.HttpResponse) -> dict[str, Any]:
     return {
         "status_code": response.status_code,
-        "headers": headers_to_json(response.headers),
-        "body": response.body,
+        "headers": _clean_headers(response.headers),
+        "body": text(response.body),
         "body_truncated": response.body_truncated,
     }
 

@@ -10,13 +10,27 @@ from typing import Any
 
 import asyncpg
 
-from hooksmith_server import domain
+from hooksmith_server import domain, errors
 from hooksmith_server.pagination import Position
 from hooksmith_server.store import codec
 from hooksmith_server.store.db import Database
 from hooksmith_server.store.queries import Queries
 
 QUEUE_CHANNEL = "hooksmith_queue"
+# Attempts that may end without an outcome before a message is failed.
+MAX_INTERRUPTED = 3
+INTERRUPTED_TEST = (
+    "interrupted: the test send stopped before its outcome was recorded; "
+    "it is not sent again (use Retry to resend)"
+)
+GAVE_UP = (
+    f"gave up: {MAX_INTERRUPTED + 1} attempts in a row ended without a recorded outcome "
+    "(the worker stopped or crashed each time)"
+)
+
+
+class _Vanished(Exception):
+    """A row read back in the same call was gone."""
 
 
 @dataclass(frozen=True)
@@ -187,12 +201,39 @@ class MessageStore:
         (the unique index makes the second insert wait for the first to commit).
         """
         webhook_id = uuid.UUID(webhook.id)
+        for attempt in range(1, 4):
+            try:
+                return await self._insert_live(
+                    workspace_id,
+                    webhook_id,
+                    webhook.version,
+                    messages,
+                    data,
+                    labels,
+                    idempotency_key,
+                )
+            except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, _Vanished):
+                # Rare races with concurrent Sends or retention; the whole call is redone.
+                if attempt == 3:
+                    raise errors.Aborted("Send conflicted with concurrent changes; retry") from None
+        raise AssertionError("unreachable")
+
+    async def _insert_live(
+        self,
+        workspace_id: uuid.UUID,
+        webhook_id: uuid.UUID,
+        version: int,
+        messages: Sequence[NewMessage],
+        data: Mapping[str, Any],
+        labels: Mapping[str, str],
+        idempotency_key: str | None,
+    ) -> list[uuid.UUID]:
         async with self._db.transaction() as conn:
             await conn.execute(
                 self._q.insert_live,
                 workspace_id,
                 webhook_id,
-                webhook.version,
+                version,
                 dict(data),
                 dict(labels),
                 idempotency_key,
@@ -207,6 +248,9 @@ class MessageStore:
                     [m.recipient.user_id for m in messages],
                 )
                 by_user = {r["user_id"]: r["id"] for r in rows}
+                if any(m.recipient.user_id not in by_user for m in messages):
+                    # Deleted by retention between the insert and this read.
+                    raise _Vanished
                 ids = [by_user[m.recipient.user_id] for m in messages]
             else:
                 ids = [m.id for m in messages]
@@ -236,7 +280,11 @@ class MessageStore:
     async def claim(self, limit: int, margin: timedelta, default_timeout: timedelta) -> list[Claim]:
         async with self._db.transaction() as conn:
             rows = await conn.fetch(
-                self._q.claim, limit, margin.total_seconds(), default_timeout.total_seconds()
+                self._q.claim,
+                limit,
+                margin.total_seconds(),
+                default_timeout.total_seconds(),
+                MAX_INTERRUPTED,
             )
         return [
             Claim(
@@ -253,6 +301,14 @@ class MessageStore:
             )
             for r in rows
         ]
+
+    async def give_up(self) -> int:
+        """Fail interrupted test sends and messages that keep being interrupted."""
+        async with self._db.transaction() as conn:
+            status: str = await conn.execute(
+                self._q.give_up, MAX_INTERRUPTED, INTERRUPTED_TEST, GAVE_UP
+            )
+        return int(status.split()[-1])
 
     async def next_due(self) -> datetime | None:
         async with self._db.connection() as conn:
@@ -274,7 +330,7 @@ class MessageStore:
                     "duration": o.duration.total_seconds(),
                     "request": request,
                     "response": response,
-                    "error": o.error,
+                    "error": codec.text(o.error) if o.error else None,
                 }
             )
             messages.append(
@@ -288,7 +344,7 @@ class MessageStore:
                     ),
                     "request": request,
                     "response": response,
-                    "error": o.error,
+                    "error": codec.text(o.error) if o.error else None,
                 }
             )
         async with self._db.transaction() as conn:

@@ -96,7 +96,7 @@ async def test_retention_deletes_old_finished_messages_only(api, server, receive
     conn = await asyncpg.connect(server.database_url)
     try:
         await conn.execute(
-            "UPDATE messages SET create_time = $1 WHERE id = ANY($2::uuid[])",
+            "UPDATE messages SET create_time = $1, update_time = $1 WHERE id = ANY($2::uuid[])",
             datetime.now(UTC) - timedelta(days=31),
             [m.id for m in old.messages],
         )
