@@ -13,8 +13,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from hooksmith.v1 import webhooks_pb2, webhooks_pb2_grpc
+from hooksmith.v1 import webhooks_pb2
 from hooksmith_server import domain, rendering
+from hooksmith_server.api import registration
 from hooksmith_server.api.auth import Authenticator
 from hooksmith_server.api.servicer import WebhookServicer
 from hooksmith_server.config import Settings
@@ -109,7 +110,7 @@ class Application:
 
     async def _serve(self, servicer: WebhookServicer) -> None:
         server = grpc.aio.server()
-        webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(servicer, server)
+        registration.add_to_server(servicer, server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         reflection.enable_server_reflection(

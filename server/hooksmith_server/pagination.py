@@ -7,12 +7,14 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from hooksmith_server import errors
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+_FIRST_YEAR = 1970
+_LAST_YEAR = 9999
 
 
 @dataclass(frozen=True)
@@ -39,13 +41,38 @@ def encode(position: Position | None) -> str:
 
 
 def decode(token: str, field: str = "page_token") -> Position | None:
+    """The position `token` names.
+
+    Tokens come back from callers, so a forged one fails here, naming the field: the
+    id must be a UUID string and the time carry a zone and fall in 1970..9999 (UTC).
+    """
     if not token:
         return None
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw)
-        return Position(datetime.fromisoformat(data["t"]), uuid.UUID(data["id"]))
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return Position(_time(data["t"]), _id(data["id"]))
+    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError):
         raise errors.InvalidArgument.field(
             field, "is not a token returned by a previous page of this listing"
         ) from None
+
+
+def _time(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError("the time is not a string")
+    time = datetime.fromisoformat(value)
+    if time.utcoffset() is None:
+        raise ValueError("the time has no time zone")
+    # Rows are stamped by the server, so their times are well inside these years;
+    # converting first keeps `0001-01-01T00:00:00+14:00` out of the database.
+    time = time.astimezone(UTC)
+    if not (_FIRST_YEAR <= time.year <= _LAST_YEAR):
+        raise ValueError("the time is out of range")
+    return time
+
+
+def _id(value: object) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise TypeError("the id is not a string")
+    return uuid.UUID(value)

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from hooksmith_server import domain, errors, ids, pagination, rendering
-from hooksmith_server.delivery import signing
+from hooksmith_server.delivery import masking, signing
 from hooksmith_server.store.keys import Caller
 from hooksmith_server.store.webhooks import WebhookStore
 
@@ -20,6 +20,8 @@ MAX_TIMEOUT = timedelta(seconds=60)
 MAX_RETRIES = 25
 MAX_RETRY_DELAY = timedelta(days=7)
 SECRET_ROTATION_GRACE = timedelta(hours=24)
+MAX_VERSION = 2**31 - 1
+"""The largest version number a webhook can have (PostgreSQL `integer`)."""
 
 # Update mask paths and the spec attribute each replaces.
 _MASK_PATHS = {
@@ -164,19 +166,23 @@ class Webhooks:
         )
 
     async def get(self, caller: Caller, webhook_id: str, version: int = 0) -> domain.Webhook:
-        if version < 0:
-            raise errors.InvalidArgument.field("version", "must not be negative")
+        """One version (the latest for 0), as `caller` may see it."""
+        return as_seen_by(caller, await self._load(caller, webhook_id, version))
+
+    async def _load(self, caller: Caller, webhook_id: str, version: int) -> domain.Webhook:
+        _check_version("version", version)
         return await self._store.get(caller.workspace_id, _id(webhook_id), version)
 
     async def list(
         self, caller: Caller, *, page_size: int, page_token: str, show_archived: bool
     ) -> tuple[list[domain.Webhook], str]:
+        """A page of latest versions, as `caller` may see them, and the next page's token."""
         limit = pagination.page_size(page_size)
         after = pagination.decode(page_token)
         page, next_position = await self._store.list(
             caller.workspace_id, limit=limit, after=after, show_archived=show_archived
         )
-        return page, pagination.encode(next_position)
+        return [as_seen_by(caller, webhook) for webhook in page], pagination.encode(next_position)
 
     async def update(
         self,
@@ -186,8 +192,7 @@ class Webhooks:
         mask: Sequence[str],
         expected_version: int,
     ) -> domain.Webhook:
-        if expected_version < 0:
-            raise errors.InvalidArgument.field("expected_version", "must not be negative")
+        _check_version("expected_version", expected_version)
         # An unknown mask path is reported before any lookup.
         apply_mask(spec, spec, mask)
 
@@ -221,12 +226,34 @@ class Webhooks:
         if draft is not None:
             compiled = self.compile(draft, "draft")
         elif webhook_id:
-            webhook = await self.get(caller, webhook_id, version)
+            webhook = await self._load(caller, webhook_id, version)
             compiled = self.versions.compiled(caller.workspace_id, webhook)
         else:
             raise errors.InvalidArgument.field("source", "set webhook_id or draft")
         rendered = compiled.render(recipient, data, require_data=False)
-        return Preview(rendered.request, rendered.missing_variables, compiled.data_fields)
+        request = rendered.request
+        if caller.scope is not domain.Scope.CONSOLE:
+            # Otherwise a preview would hand out the values Get masks.
+            request = replace(request, headers=masking.mask_headers(request.headers))
+        return Preview(request, rendered.missing_variables, compiled.data_fields)
+
+
+def as_seen_by(caller: Caller, webhook: domain.Webhook) -> domain.Webhook:
+    """`webhook` for `caller`: a journey key sends and previews, so it gets no credentials.
+
+    Its signing secret is left out and the values of secret (and always-sensitive)
+    headers are masked as history masks them; a console key sees everything.
+    """
+    if caller.scope is domain.Scope.CONSOLE:
+        return webhook
+    spec = replace(webhook.spec, headers=masking.mask_headers(webhook.spec.headers))
+    return replace(webhook, spec=spec, signing_secret="")
+
+
+def _check_version(field: str, version: int) -> None:
+    # Versions are PostgreSQL `integer`s; a larger number could never match.
+    if not (0 <= version <= MAX_VERSION):
+        raise errors.InvalidArgument.field(field, f"must be between 0 and {MAX_VERSION:,}")
 
 
 def _id(text: str) -> uuid.UUID:

@@ -292,7 +292,9 @@ class Webhook(_message.Message):
     version: _builtins.int
     state: Global___WebhookState.ValueType
     signing_secret: _builtins.str
-    """The current Standard Webhooks secret ("whsec_...")."""
+    """The current Standard Webhooks secret ("whsec_..."). Empty for journey
+    keys, which also see secret header values masked.
+    """
     @_builtins.property
     def spec(self) -> Global___WebhookSpec: ...
     @_builtins.property

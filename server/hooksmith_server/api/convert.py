@@ -57,7 +57,19 @@ def enum_value(table: dict[Any, Any], value: int, field: str) -> Any:
         raise errors.InvalidArgument.field(field, f"unknown value {value}") from None
 
 
-def duration(d: duration_pb2.Duration) -> timedelta:
+# google.protobuf.Duration's own range, ±10,000 years; timedelta overflows further out.
+_MAX_DURATION_SECONDS = 315_576_000_000
+_MAX_DURATION_NANOS = 999_999_999
+
+
+def duration(d: duration_pb2.Duration, field: str) -> timedelta:
+    if not (
+        -_MAX_DURATION_SECONDS <= d.seconds <= _MAX_DURATION_SECONDS
+        and -_MAX_DURATION_NANOS <= d.nanos <= _MAX_DURATION_NANOS
+    ):
+        raise errors.InvalidArgument.field(
+            field, "is not a valid duration: it must be within ±10,000 years"
+        )
     return timedelta(seconds=d.seconds, microseconds=d.nanos // 1000)
 
 
@@ -105,8 +117,15 @@ def spec(message: pb.WebhookSpec, field: str = "spec") -> domain.WebhookSpec:
         body_format=enum_value(_FORMATS, message.body_format, f"{field}.body_format"),
         body=message.body,
         policy=domain.DeliveryPolicy(
-            timeout=duration(policy.timeout) if policy.HasField("timeout") else None,
-            retry_schedule=tuple(duration(d) for d in policy.retry_schedule),
+            timeout=(
+                duration(policy.timeout, f"{field}.policy.timeout")
+                if policy.HasField("timeout")
+                else None
+            ),
+            retry_schedule=tuple(
+                duration(d, f"{field}.policy.retry_schedule[{i}]")
+                for i, d in enumerate(policy.retry_schedule)
+            ),
         ),
     )
 

@@ -15,6 +15,7 @@ from hooksmith.v1 import webhooks_pb2_grpc as pb_grpc
 from hooksmith_server import domain, errors
 from hooksmith_server.api import checks, convert, status
 from hooksmith_server.api.auth import Authenticator
+from hooksmith_server.api.registration import Undecodable
 from hooksmith_server.messages import Messages
 from hooksmith_server.store.keys import Caller
 from hooksmith_server.webhooks import Webhooks
@@ -25,7 +26,7 @@ Req = TypeVar("Req", bound=Message)
 Resp = TypeVar("Resp")
 Context = grpc.aio.ServicerContext[Any, Any]
 Impl = Callable[[Any, Caller, Req, Context], Awaitable[Resp]]
-Handler = Callable[[Any, Req, Context], Awaitable[Resp]]
+Handler = Callable[[Any, Req | Undecodable, Context], Awaitable[Resp]]
 
 
 def rpc(*scopes: domain.Scope) -> Callable[[Impl[Req, Resp]], Handler[Req, Resp]]:
@@ -33,12 +34,20 @@ def rpc(*scopes: domain.Scope) -> Callable[[Impl[Req, Resp]], Handler[Req, Resp]
 
     def decorate(impl: Impl[Req, Resp]) -> Handler[Req, Resp]:
         @functools.wraps(impl)
-        async def handler(self: WebhookServicer, request: Req, context: Context) -> Resp:
+        async def handler(
+            self: WebhookServicer, request: Req | Undecodable, context: Context
+        ) -> Resp:
             try:
                 caller = await self.auth.authenticate(context.invocation_metadata())
                 if caller.scope not in scopes:
                     raise errors.PermissionDenied(
                         f"a {caller.scope.value} key may not call {impl.__name__}"
+                    )
+                # After authentication, like every other check of the request: a caller
+                # without a valid key learns nothing from what it sends.
+                if isinstance(request, Undecodable):
+                    raise errors.InvalidArgument(
+                        f"the request could not be decoded: {request.reason}"
                     )
                 checks.check_request(request)
                 return await impl(self, caller, request, context)

@@ -20,6 +20,7 @@ import yarl
 
 from hooksmith_server import domain
 from hooksmith_server.delivery import egress
+from hooksmith_server.rendering import urls
 
 USER_AGENT = "Hooksmith/0.1"
 """Sent as `User-Agent` when the request sets none."""
@@ -151,8 +152,12 @@ class HttpSender:
         return outcome(response)
 
     def _target(self, raw_url: str) -> yarl.URL:
-        """The URL to connect to; IP-literal hosts are checked and spelled canonically."""
-        url = yarl.URL(raw_url)
+        """The URL to connect to; IP-literal hosts are checked and spelled canonically.
+
+        The path and query go out exactly as rendered: `yarl.URL(raw_url)` would resolve
+        `/users/../coupons` to `/coupons` while history shows the former.
+        """
+        url = urls.wire_url(raw_url)
         if url.scheme not in ("http", "https"):
             raise ValueError(f"scheme must be http or https: {raw_url!r}")
         host = url.raw_host
@@ -161,6 +166,7 @@ class HttpSender:
         address = self._guard.check_host(host)
         # aiohttp skips the resolver for literals and spells them its own way, so we
         # connect to exactly the address that was checked (`2130706433` -> `127.0.0.1`).
+        # with_host changes the authority only; the raw path and query are kept.
         if address is not None and str(address) != host:
             url = url.with_host(str(address))
         return url

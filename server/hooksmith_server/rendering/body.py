@@ -89,7 +89,13 @@ class FormBody:
         return tuple(value for _, value in self.fields)
 
     def render(self, parent: dict[str, Any], budget: Budget) -> str:
-        return urlencode([(name, value.render(parent, budget)) for name, value in self.fields])
+        fields = [(name, value.render(parent, budget)) for name, value in self.fields]
+        # urlencode would fail on a lone surrogate, so it is reported here, by field.
+        for name, value in fields:
+            problem = checks.unicode_problem(name) or checks.unicode_problem(value)
+            if problem is not None:
+                raise errors.InvalidArgument.field(_FIELD, f"form field {name!r}: {problem}")
+        return urlencode(fields)
 
 
 Body = JsonBody | TextBody | FormBody

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from hooksmith_server.rendering import urls
 from hooksmith_server.rendering.limits import Limits
 
 # RFC 9110 §5.6.2: token = 1*tchar.
@@ -17,6 +18,9 @@ _HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 # A URL holds no whitespace or control characters; rendered values are percent-encoded.
 _URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f-\x9f]")
 _HTTP_SCHEME = re.compile(r"https?://", re.IGNORECASE)
+# Half of a UTF-16 pair: Jinja's `'\ud800'` and JSON's `"\ud800"` make one alone,
+# and no UTF-8 encoder (signing, sending) accepts it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def chars(count: int) -> str:
@@ -77,6 +81,15 @@ def control_character_problem(value: str) -> str | None:
     )
 
 
+def unicode_problem(text: str) -> str | None:
+    """Whether rendered `text` can be encoded as UTF-8, as everything sent must be."""
+    # isascii() is O(1) in CPython; the search runs only on text that may hold one.
+    found = None if text.isascii() else _SURROGATE.search(text)
+    if found is None:
+        return None
+    return f"rendered text is not valid Unicode (lone surrogate at position {found.start()})"
+
+
 def source_size_problem(source: str, limit: int, what: str = "template") -> str | None:
     if len(source) <= limit:
         return None
@@ -101,13 +114,18 @@ def rendered_url_problem(url: str, limits: Limits) -> str | None:
             "the URL contains a space or control character "
             f"({_shown(forbidden.group())} at position {forbidden.start()})"
         )
+    # urlsplit reads `http://evil.com\@host/` as host `host`; yarl refuses it.
+    if "\\" in url:
+        return "the URL contains a backslash"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - parsing the port is what validates it
+        # What the sender parses; accepting only what it can send.
+        wire = urls.wire_url(url)
     except ValueError as exc:
         return f"the URL cannot be parsed: {exc}"
-    if parts.scheme not in ("http", "https"):
+    if parts.scheme not in ("http", "https") or wire.scheme not in ("http", "https"):
         return "the URL must start with http:// or https://"
-    if not parts.hostname:
+    if not parts.hostname or not wire.raw_host:
         return "the URL has no host"
     return None

@@ -30,7 +30,15 @@ _DEFAULT_LIMITS = Limits()
 
 def _url_text(value: Any) -> str:
     """URL output is percent-encoded, so no value can change the path or the query."""
-    return quote(to_text(value), safe="")
+    text = to_text(value)
+    # quote() leaves dots alone, and a segment that is `.` or `..` would move the path.
+    if text in (".", ".."):
+        return "%2E" * len(text)
+    if checks.unicode_problem(text) is not None:
+        # UTF-8 cannot percent-encode a lone surrogate; left as is, the rendered URL
+        # check refuses it and names its position in the URL.
+        return text
+    return quote(text, safe="")
 
 
 @dataclass(frozen=True)
@@ -141,7 +149,7 @@ class CompiledWebhook:
             violations.extend(exc.violations)
         else:
             # A plain URL was checked when compiled.
-            problem = (
+            problem = checks.unicode_problem(url) or (
                 checks.rendered_url_problem(url, self._limits)
                 if self._url.template is not None
                 else None
@@ -156,8 +164,10 @@ class CompiledWebhook:
             except errors.InvalidArgument as exc:
                 violations.extend(exc.violations)
                 continue
-            problem = checks.control_character_problem(value) or checks.header_size_problem(
-                header.name, value, self._limits, rendered=True
+            problem = (
+                checks.control_character_problem(value)
+                or checks.unicode_problem(value)
+                or checks.header_size_problem(header.name, value, self._limits, rendered=True)
             )
             if problem is not None:
                 violations.append(errors.FieldViolation(header.value.field, problem))
@@ -169,6 +179,10 @@ class CompiledWebhook:
                 body = self._body.render(parent, budget)
             except errors.InvalidArgument as exc:
                 violations.extend(exc.violations)
+            else:
+                problem = checks.unicode_problem(body)
+                if problem is not None:
+                    violations.append(errors.FieldViolation("body", problem))
 
         if violations:
             raise errors.InvalidArgument(violations=violations)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import grpc
+from google.protobuf import struct_pb2
 
 from hooksmith.v1 import webhooks_pb2 as pb
+from hooksmith_server.delivery.masking import mask_value
 from tests.integration.conftest import Running
 from tests.integration.grpc_errors import expect_error
+
+
+def struct(**values: object) -> struct_pb2.Struct:
+    s = struct_pb2.Struct()
+    s.update(values)
+    return s
 
 
 def spec() -> pb.WebhookSpec:
@@ -68,3 +78,67 @@ async def test_journey_keys_may_only_send_get_list_and_render(server: Running) -
     ):
         await expect_error(call, grpc.StatusCode.PERMISSION_DENIED)
     assert (await console.Get(pb.GetRequest(id=made.id))).webhook.version == 1
+
+
+def spec_with_credentials() -> pb.WebhookSpec:
+    return pb.WebhookSpec(
+        name="sms",
+        url="https://sms.example.com/v1/messages",
+        headers=[
+            pb.Header(name="X-Api-Key", value="key-0123456789abcdef", secret=True),
+            pb.Header(name="Authorization", value="Bearer {{ token }}"),
+            pb.Header(name="X-Region", value="eu"),
+        ],
+    )
+
+
+def header_values(headers: Iterable[pb.Header]) -> dict[str, str]:
+    return {h.name: h.value for h in headers}
+
+
+async def test_journey_keys_see_no_signing_secret_and_masked_secret_headers(
+    server: Running,
+) -> None:
+    console = await server.api("acme", "console")
+    journey = await server.api("acme", "journey")
+    made = (await console.Create(pb.CreateRequest(spec=spec_with_credentials()))).webhook
+    masked = {
+        "X-Api-Key": mask_value("key-0123456789abcdef"),
+        "Authorization": mask_value("Bearer {{ token }}"),
+        "X-Region": "eu",
+    }
+
+    got = (await journey.Get(pb.GetRequest(id=made.id))).webhook
+    [listed] = (await journey.List(pb.ListRequest())).webhooks
+    for webhook in (got, listed):
+        assert webhook.signing_secret == ""
+        assert header_values(webhook.spec.headers) == masked
+        assert [h.secret for h in webhook.spec.headers] == [True, False, False]
+        assert (webhook.id, webhook.version, webhook.spec.url) == (made.id, 1, made.spec.url)
+    assert "key-0123456789abcdef" not in str(got) + str(listed)
+
+    rendered = await journey.Render(
+        pb.RenderRequest(webhook_id=made.id, data=struct(token="tok-0123456789abcdef"))
+    )
+    headers = header_values(rendered.request.headers)
+    assert headers["X-Api-Key"] == mask_value("key-0123456789abcdef")
+    assert headers["Authorization"] == mask_value("Bearer tok-0123456789abcdef")
+    assert headers["X-Region"] == "eu"
+
+
+async def test_console_keys_see_secrets_in_the_clear(server: Running) -> None:
+    console = await server.api("acme", "console")
+    made = (await console.Create(pb.CreateRequest(spec=spec_with_credentials()))).webhook
+    clear = header_values(spec_with_credentials().headers)
+
+    got = (await console.Get(pb.GetRequest(id=made.id))).webhook
+    [listed] = (await console.List(pb.ListRequest())).webhooks
+    for webhook in (got, listed):
+        assert webhook.signing_secret == made.signing_secret
+        assert webhook.signing_secret.startswith("whsec_")
+        assert header_values(webhook.spec.headers) == clear
+    rendered = await console.Render(
+        pb.RenderRequest(webhook_id=made.id, data=struct(token="tok-0123456789abcdef"))
+    )
+    assert header_values(rendered.request.headers)["X-Api-Key"] == "key-0123456789abcdef"
+    assert header_values(rendered.request.headers)["Authorization"] == "Bearer tok-0123456789abcdef"

@@ -131,7 +131,11 @@ async def test_header_value_with_a_newline_is_refused(api: Api) -> None:
         ({"body": "{% include 'other' %}", "body_format": pb.BODY_FORMAT_TEXT}, "body", "include"),
         ({"body": "{% extends 'base' %}", "body_format": pb.BODY_FORMAT_TEXT}, "body", "extend"),
         ({"body": "{% import 'm' as m %}", "body_format": pb.BODY_FORMAT_TEXT}, "body", "import"),
-        ({"body": "{{ x | nosuchfilter }}", "body_format": pb.BODY_FORMAT_TEXT}, "body", ""),
+        (
+            {"body": "{{ x | nosuchfilter }}", "body_format": pb.BODY_FORMAT_TEXT},
+            "body",
+            "no filter named 'nosuchfilter'",
+        ),
         ({"body": "x" * 70_000, "body_format": pb.BODY_FORMAT_TEXT}, "body", "65,536"),
     ],
 )
@@ -208,3 +212,56 @@ async def test_unstorable_values_are_refused_naming_the_field(api: Api) -> None:
     spec.headers.append(pb.Header(name="X-Nul", value="a\x00b"))
     await expect_invalid(api.Create(pb.CreateRequest(spec=spec)), "spec.headers[1].value", "NUL")
     assert (await api.List(pb.ListRequest())).webhooks == []
+
+
+async def test_a_lone_surrogate_is_invalid_argument_naming_the_field(api: Api) -> None:
+    lone = "{{ '\\ud800' }}"
+    cases = [
+        (pb.WebhookSpec(name="u", url="https://x.example.com/" + lone), "url", 22),
+        (
+            pb.WebhookSpec(
+                name="h", url="https://x.example.com", headers=[pb.Header(name="X-A", value=lone)]
+            ),
+            "headers[0].value",
+            0,
+        ),
+        # JSON reads `\\ud800` as `\ud800`, which Jinja then reads as the surrogate.
+        (
+            pb.WebhookSpec(
+                name="b", url="https://x.example.com", body='{"a": "{{ \'\\\\ud800\' }}"}'
+            ),
+            "body",
+            6,
+        ),
+    ]
+    for spec, field, position in cases:
+        made = (await api.Create(pb.CreateRequest(spec=spec))).webhook
+        for request in (pb.RenderRequest(draft=spec), pb.RenderRequest(webhook_id=made.id)):
+            description = await expect_invalid(api.Render(request), field)
+            assert description == (
+                f"rendered text is not valid Unicode (lone surrogate at position {position})"
+            )
+
+
+async def test_a_user_id_cannot_be_a_dot_segment_of_the_url(api: Api) -> None:
+    made = (await api.Create(pb.CreateRequest(spec=COUPON))).webhook
+    urls = []
+    for user_id in ("..", ".", "a/b"):
+        out = await api.Render(
+            pb.RenderRequest(webhook_id=made.id, recipient=pb.Recipient(user_id=user_id))
+        )
+        urls.append(out.request.url)
+    assert urls == [
+        "https://api.example.com/coupons/%2E%2E",
+        "https://api.example.com/coupons/%2E",
+        "https://api.example.com/coupons/a%2Fb",
+    ]
+
+
+async def test_a_url_the_sender_would_read_differently_is_refused(api: Api) -> None:
+    spec = pb.WebhookSpec(name="b", url="http://evil.example.com\\@api.example.com/hook")
+    await expect_invalid(
+        api.Create(pb.CreateRequest(spec=spec)), "spec.url", "the URL contains a backslash"
+    )
+    spec.url = "https://[::1]x/{{ userId }}"
+    await expect_invalid(api.Render(pb.RenderRequest(draft=spec)), "url", "cannot be parsed")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
+from datetime import datetime, timedelta, timezone
+
 import grpc
+import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
 from hooksmith.v1 import webhooks_pb2 as pb
@@ -181,3 +186,90 @@ async def test_rotate_secret_gives_a_new_current_secret(api: Api) -> None:
     rotated = (await api.RotateSecret(pb.RotateSecretRequest(id=created.id))).webhook
     assert rotated.signing_secret.startswith("whsec_")
     assert rotated.signing_secret != created.signing_secret
+
+
+async def test_durations_beyond_protobufs_range_name_the_field(api: Api) -> None:
+    huge = duration_pb2.Duration(seconds=2**62)
+    spec = sms_spec()
+    spec.policy.timeout.CopyFrom(huge)
+    await expect_invalid(api.Create(pb.CreateRequest(spec=spec)), "spec.policy.timeout", "duration")
+    await expect_invalid(api.Render(pb.RenderRequest(draft=spec)), "draft.policy.timeout")
+    spec = sms_spec()
+    spec.policy.retry_schedule.extend([duration_pb2.Duration(seconds=60)] * 3 + [huge])
+    await expect_invalid(
+        api.Create(pb.CreateRequest(spec=spec)), "spec.policy.retry_schedule[3]", "duration"
+    )
+    created = (await api.Create(pb.CreateRequest(spec=sms_spec()))).webhook
+    await expect_invalid(
+        api.Update(pb.UpdateRequest(id=created.id, spec=spec)), "spec.policy.retry_schedule[3]"
+    )
+    spec = sms_spec()
+    spec.policy.retry_schedule.append(duration_pb2.Duration(seconds=-(2**62)))
+    await expect_invalid(api.Create(pb.CreateRequest(spec=spec)), "spec.policy.retry_schedule[0]")
+
+
+def token(value: object) -> str:
+    """A page token made the way the server makes them, holding anything."""
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+GOOD_TIME = "2024-05-01T12:00:00+00:00"
+GOOD_ID = "0190a1b2-0000-7000-8000-000000000000"
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"t": GOOD_TIME, "id": 5},
+        {"t": GOOD_TIME, "id": [GOOD_ID]},
+        {"t": GOOD_TIME, "id": None},
+        {"t": GOOD_TIME, "id": "not-a-uuid"},
+        {"t": GOOD_TIME},
+        {"t": "0001-01-01T00:00:00+14:00", "id": GOOD_ID},
+        {"t": "9999-12-31T23:00:00-14:00", "id": GOOD_ID},
+        {"t": "1969-12-31T23:59:59+00:00", "id": GOOD_ID},
+        {"t": "2024-05-01T12:00:00", "id": GOOD_ID},
+        {"t": 1714564800, "id": GOOD_ID},
+        [GOOD_TIME, GOOD_ID],
+        "text",
+    ],
+)
+async def test_forged_page_tokens_are_invalid_argument(api: Api, forged: object) -> None:
+    await expect_invalid(
+        api.List(pb.ListRequest(page_token=token(forged))), "page_token", "is not a token"
+    )
+
+
+async def test_a_token_with_any_utc_offset_names_the_same_position(api: Api) -> None:
+    ids = [
+        (await api.Create(pb.CreateRequest(spec=sms_spec(f"w{i}")))).webhook.id for i in range(3)
+    ]
+    first = await api.List(pb.ListRequest(page_size=1))
+    raw = first.next_page_token
+    position = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    assert position["t"].endswith("+00:00")
+    shifted = datetime.fromisoformat(position["t"]).astimezone(timezone(timedelta(hours=9)))
+    same = token({"t": shifted.isoformat(), "id": position["id"]})
+    rest = await api.List(pb.ListRequest(page_token=same))
+    assert [w.id for w in rest.webhooks] == [ids[1], ids[0]]
+
+
+async def test_versions_beyond_postgres_integer_name_the_field(api: Api) -> None:
+    created = (await api.Create(pb.CreateRequest(spec=sms_spec()))).webhook
+    too_big = 2**31
+    await expect_invalid(api.Get(pb.GetRequest(id=created.id, version=too_big)), "version")
+    await expect_invalid(api.Get(pb.GetRequest(id=created.id, version=-1)), "version")
+    await expect_invalid(
+        api.Render(pb.RenderRequest(webhook_id=created.id, version=too_big)), "version"
+    )
+    await expect_invalid(
+        api.Update(pb.UpdateRequest(id=created.id, spec=sms_spec(), expected_version=too_big)),
+        "expected_version",
+    )
+    await expect_error(
+        api.Get(pb.GetRequest(id=created.id, version=too_big - 1)), grpc.StatusCode.NOT_FOUND
+    )
+    await expect_error(
+        api.Update(pb.UpdateRequest(id=created.id, spec=sms_spec(), expected_version=too_big - 1)),
+        grpc.StatusCode.ABORTED,
+    )

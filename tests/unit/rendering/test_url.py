@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from hooksmith_server import errors
-from hooksmith_server.rendering import Limits
+from hooksmith_server.rendering import Limits, urls
 
 from .support import compile_spec, render, violations
 
@@ -114,3 +114,71 @@ def test_rendered_url_longer_than_the_limit_is_refused() -> None:
         render(webhook, data={"x": "/" * 7})
 
     assert violations(error) == {"url": "rendered URL is 41 characters; the limit is 40"}
+
+
+@pytest.mark.parametrize(
+    ("user_id", "segment"),
+    [("..", "%2E%2E"), (".", "%2E"), ("...", "..."), ("a/b", "a%2Fb"), ("%2e%2e", "%252e%252e")],
+)
+def test_a_value_cannot_be_a_dot_segment(user_id: str, segment: str) -> None:
+    webhook = compile_spec(url="https://api.example.com/users/{{ userId }}/coupons")
+
+    url = render(webhook, user_id=user_id).request.url
+
+    assert url == f"https://api.example.com/users/{segment}/coupons"
+
+
+def test_literal_url_with_a_backslash_is_refused_when_compiled() -> None:
+    with pytest.raises(errors.InvalidArgument) as error:
+        compile_spec(url="http://evil.example.com\\@api.example.com/")
+
+    assert violations(error) == {"url": "the URL contains a backslash"}
+
+
+def test_rendered_url_with_a_backslash_is_refused() -> None:
+    webhook = compile_spec(url="https://evil.example.com\\@{{ host }}/")
+
+    with pytest.raises(errors.InvalidArgument) as error:
+        render(webhook, data={"host": "api.example.com"})
+
+    assert violations(error) == {"url": "the URL contains a backslash"}
+
+
+def test_a_backslash_from_a_value_is_percent_encoded() -> None:
+    webhook = compile_spec(url="https://api.example.com/{{ x }}")
+
+    assert render(webhook, data={"x": "a\\b"}).request.url == "https://api.example.com/a%5Cb"
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        # urlsplit reads host `::1`; the sender's parser refuses the URL.
+        ("https://[::1]x/hook", "Invalid IPv6 URL"),
+        # No IDNA spelling exists for an empty label.
+        ("https://a..bü.example/hook", "idna"),
+    ],
+)
+def test_url_the_sender_cannot_parse_is_refused(url: str, fragment: str) -> None:
+    with pytest.raises(errors.InvalidArgument) as error:
+        compile_spec(url=url)
+    literal = violations(error)["url"]
+    webhook = compile_spec(url=url.replace("/hook", "/{{ x }}"))
+    with pytest.raises(errors.InvalidArgument) as error:
+        render(webhook, data={"x": "hook"})
+
+    assert violations(error)["url"] == literal
+    assert literal.startswith("the URL cannot be parsed:")
+    assert fragment in literal
+
+
+def test_the_wire_url_keeps_dot_segments_and_encoded_slashes() -> None:
+    wire = urls.wire_url("https://api.example.com/a/../b/./%2e%2e/c%2Fd?x=%2F&y=..")
+
+    assert wire.raw_path_qs == "/a/../b/./%2e%2e/c%2Fd?x=%2F&y=.."
+
+
+def test_the_wire_url_maps_non_ascii_text_like_an_iri() -> None:
+    wire = urls.wire_url("https://usér@bücher.example:8443/café/%2F?q=é#frag")
+
+    assert str(wire) == ("https://us%C3%A9r@xn--bcher-kva.example:8443/caf%C3%A9/%2F?q=%C3%A9#frag")
