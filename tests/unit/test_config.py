@@ -1,0 +1,76 @@
+"""Settings from HOOKSMITH_* variables: defaults, parsing and clear errors."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from hooksmith_server.config import ConfigError, Settings, parse_duration
+
+
+def test_defaults_without_variables() -> None:
+    s = Settings.from_env({})
+    assert s.listen == "127.0.0.1:50051"
+    assert s.database_url is None
+    assert s.data_dir == Path(".hooksmith")
+    assert s.workers == 64
+    assert s.history_retention == timedelta(days=30)
+    assert s.egress_allow == ()
+
+
+def test_every_variable_is_read() -> None:
+    s = Settings.from_env(
+        {
+            "HOOKSMITH_LISTEN": "0.0.0.0:6000",
+            "HOOKSMITH_DATABASE_URL": "postgresql://db/hooks",
+            "HOOKSMITH_DATA_DIR": "/var/lib/hooksmith",
+            "HOOKSMITH_WORKERS": "0",
+            "HOOKSMITH_EGRESS_ALLOW": "10.1.0.0/16, ::1/128",
+            "HOOKSMITH_HISTORY_RETENTION": "12h",
+            "HOOKSMITH_LEASE_MARGIN": "5s",
+            "HOOKSMITH_POLL_INTERVAL": "250ms",
+            "HOOKSMITH_SHUTDOWN_GRACE": "3s",
+            "HOOKSMITH_DB_POOL_SIZE": "4",
+            "HOOKSMITH_LOG_LEVEL": "debug",
+        }
+    )
+    assert s.listen == "0.0.0.0:6000"
+    assert s.database_url == "postgresql://db/hooks"
+    assert s.data_dir == Path("/var/lib/hooksmith")
+    assert s.workers == 0
+    assert s.egress_allow == (
+        ipaddress.ip_network("10.1.0.0/16"),
+        ipaddress.ip_network("::1/128"),
+    )
+    assert s.history_retention == timedelta(hours=12)
+    assert s.lease_margin == timedelta(seconds=5)
+    assert s.poll_interval == timedelta(milliseconds=250)
+    assert s.shutdown_grace == timedelta(seconds=3)
+    assert s.db_pool_size == 4
+    assert s.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("WORKERS", "many", "whole number"),
+        ("WORKERS", "-1", "at least 0"),
+        ("EGRESS_ALLOW", "10.0.0.0/33", "CIDR"),
+        ("HISTORY_RETENTION", "a month", "duration"),
+        ("LOG_LEVEL", "loud", "unknown level"),
+        ("LISTEN", "50051", "host:port"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=f"HOOKSMITH_{name}") as caught:
+        Settings.from_env({f"HOOKSMITH_{name}": value})
+    assert fragment in str(caught.value)
+
+
+def test_durations() -> None:
+    assert parse_duration("30d") == timedelta(days=30)
+    assert parse_duration("90") == timedelta(seconds=90)
+    assert parse_duration("1.5m") == timedelta(seconds=90)
