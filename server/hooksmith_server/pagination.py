@@ -33,6 +33,10 @@ def page_size(requested: int, field: str = "page_size") -> int:
     return requested or DEFAULT_PAGE_SIZE
 
 
+# Our tokens are about 120 characters; anything much longer was not made here.
+_MAX_TOKEN_CHARS = 512
+
+
 def encode(position: Position | None) -> str:
     if position is None:
         return ""
@@ -48,11 +52,13 @@ def decode(token: str, field: str = "page_token") -> Position | None:
     """
     if not token:
         return None
+    if len(token) > _MAX_TOKEN_CHARS:
+        raise errors.InvalidArgument.field(field, "is longer than any token this listing returns")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw)
         return Position(_time(data["t"]), _id(data["id"]))
-    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError):
+    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError, RecursionError):
         raise errors.InvalidArgument.field(
             field, "is not a token returned by a previous page of this listing"
         ) from None

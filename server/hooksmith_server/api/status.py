@@ -33,17 +33,31 @@ def code_of(error: errors.HooksmithError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
+# Messages may quote what the caller sent. Status and details travel in trailing
+# metadata, which clients cap (16 KiB by default): a long quote would turn the
+# answer into RESOURCE_EXHAUSTED on the caller's side.
+MAX_MESSAGE_CHARS = 1_000
+MAX_FIELD_CHARS = 150
+MAX_DESCRIPTION_CHARS = 300
+MAX_VIOLATIONS = 10
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def to_status(error: errors.HooksmithError) -> grpc.Status:
     """A status with `google.rpc.BadRequest` details for invalid arguments."""
     code = code_of(error)
-    proto = status_pb2.Status(code=code.value[0], message=error.message)
+    proto = status_pb2.Status(code=code.value[0], message=shorten(error.message, MAX_MESSAGE_CHARS))
     if isinstance(error, errors.InvalidArgument) and error.violations:
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
                 error_details_pb2.BadRequest.FieldViolation(
-                    field=v.field, description=v.description
+                    field=shorten(v.field, MAX_FIELD_CHARS),
+                    description=shorten(v.description, MAX_DESCRIPTION_CHARS),
                 )
-                for v in error.violations
+                for v in error.violations[:MAX_VIOLATIONS]
             ]
         )
         detail = any_pb2.Any()

@@ -219,7 +219,8 @@ def parse_retry_after(value: str, now: datetime) -> float | None:
         return float(int(value))
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        # A date no calendar holds (year 99999999999999999999) is no date at all.
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

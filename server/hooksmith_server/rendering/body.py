@@ -8,6 +8,7 @@ JSON string, so no value can add a key or break the document.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -127,9 +128,22 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+def _finite_float(text: str) -> float:
+    # `1e400` parses as infinity, which would be written back as `Infinity`: not JSON.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large for a JSON number")
+    return value
+
+
 def _parse(source: str) -> Any:
     try:
-        document = json.loads(source, object_pairs_hook=_Object, parse_constant=_refuse_constant)
+        document = json.loads(
+            source,
+            object_pairs_hook=_Object,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+        )
     except json.JSONDecodeError as exc:
         raise errors.InvalidArgument.field(
             _FIELD, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"

@@ -273,3 +273,34 @@ async def test_versions_beyond_postgres_integer_name_the_field(api: Api) -> None
         api.Update(pb.UpdateRequest(id=created.id, spec=sms_spec(), expected_version=too_big - 1)),
         grpc.StatusCode.ABORTED,
     )
+
+
+async def test_forged_page_tokens_are_invalid_not_internal(api: Api) -> None:
+    deep = base64.urlsafe_b64encode(b"[" * 400).decode()
+    await expect_invalid(api.List(pb.ListRequest(page_token=deep)), "page_token")
+    await expect_invalid(api.List(pb.ListRequest(page_token="A" * 600)), "page_token")
+
+
+async def test_errors_quoting_huge_input_still_arrive_as_invalid_argument(api: Api) -> None:
+    spec = sms_spec()
+    spec.headers.append(pb.Header(name="x y" * 6000, value="v"))
+    description = await expect_invalid(
+        api.Create(pb.CreateRequest(spec=spec)), "spec.headers[1].name"
+    )
+    assert len(description) <= 300
+    await expect_invalid(
+        api.Update(
+            pb.UpdateRequest(
+                id="0190a1b2-0000-7000-8000-000000000000",
+                spec=sms_spec(),
+                update_mask=field_mask_pb2.FieldMask(paths=["p" * 17000]),
+            )
+        ),
+        "update_mask",
+    )
+
+
+async def test_json_numbers_too_large_for_json_are_refused(api: Api) -> None:
+    spec = sms_spec()
+    spec.body = '{"n": 1e400}'
+    await expect_invalid(api.Create(pb.CreateRequest(spec=spec)), "spec.body", "too large")

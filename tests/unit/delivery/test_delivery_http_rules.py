@@ -76,3 +76,13 @@ def test_succeeded_means_2xx(status: int, succeeded: bool) -> None:
         duration=timedelta(0),
     )
     assert outcome.succeeded is succeeded
+
+
+def test_retry_after_dates_beyond_any_calendar_are_ignored() -> None:
+    from datetime import UTC, datetime
+
+    from hooksmith_server.delivery.http import parse_retry_after
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert parse_retry_after("31 Dec 99999999999999999999 23:59:59", now) is None
+    assert parse_retry_after("120", now) == 120.0
