@@ -21,6 +21,10 @@ _HTTP_SCHEME = re.compile(r"https?://", re.IGNORECASE)
 # Half of a UTF-16 pair: Jinja's `'\ud800'` and JSON's `"\ud800"` make one alone,
 # and no UTF-8 encoder (signing, sending) accepts it.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_PORT_PROBLEM = "the URL port must be a number from 1 to 65535"
+# RFC 1035 §2.3.4: 63 octets a label, 255 a name on the wire (253 characters written).
+_MAX_LABEL_CHARS = 63
+_MAX_HOST_CHARS = 253
 
 
 def chars(count: int) -> str:
@@ -119,7 +123,15 @@ def rendered_url_problem(url: str, limits: Limits) -> str | None:
         return "the URL contains a backslash"
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - parsing the port is what validates it
+    except ValueError as exc:
+        return f"the URL cannot be parsed: {exc}"
+    try:
+        port = parts.port
+    except ValueError:
+        return _PORT_PROBLEM
+    if port == 0:
+        return _PORT_PROBLEM
+    try:
         # What the sender parses; accepting only what it can send.
         wire = urls.wire_url(url)
     except ValueError as exc:
@@ -128,4 +140,33 @@ def rendered_url_problem(url: str, limits: Limits) -> str | None:
         return "the URL must start with http:// or https://"
     if not parts.hostname or not wire.raw_host:
         return "the URL has no host"
+    return host_problem(wire.raw_host)
+
+
+def host_problem(host: str) -> str | None:
+    """Why the sender could never connect to `host` (as on the wire), or None.
+
+    An IP address in any spelling the sender reads as one is fine. A host of digits and
+    dots that is not one (`256.256.256.256`, `1.2.3.4.5`) is refused by aiohttp; a name
+    needs labels of 1 to 63 characters, 253 in all (RFC 1035), or IDNA cannot encode it.
+    """
+    if urls.is_ip_literal(host):
+        return None
+    if host.replace(".", "").isdigit():
+        return f"the URL host {host!r} is not a valid IP address"
+    # One trailing dot makes the name fully qualified; it is not an empty label.
+    name = host.removesuffix(".")
+    if len(name) > _MAX_HOST_CHARS:
+        return (
+            f"the URL host is {chars(len(name))} characters; the limit is {chars(_MAX_HOST_CHARS)}"
+        )
+    labels = name.split(".")
+    if not all(labels):
+        return f"the URL host {host!r} has an empty label"
+    longest = max(labels, key=len)
+    if len(longest) > _MAX_LABEL_CHARS:
+        return (
+            f"the URL host has a label of {chars(len(longest))} characters "
+            f"({longest[:20]}…); the limit is {_MAX_LABEL_CHARS}"
+        )
     return None

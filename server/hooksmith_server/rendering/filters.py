@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Undefined, pass_environment
 
+from hooksmith_server.rendering import sizes
 from hooksmith_server.rendering.values import normalise, to_text
 
 if TYPE_CHECKING:
@@ -43,24 +44,30 @@ def default(value: Any, default_value: Any = "", allow_false: bool = False) -> A
     return value
 
 
-def truncate(value: Any, length: int = 50, ellipsis: str = "...") -> str:
+@pass_environment
+def truncate(
+    environment: TemplateEnvironment, value: Any, length: int = 50, ellipsis: str = "..."
+) -> str:
     """At most `length` characters, the ellipsis included."""
-    text = to_text(value)
+    text = to_text(value, environment.max_output)
     length = max(int(length), 0)
     if len(text) <= length:
         return text
-    ellipsis = to_text(ellipsis)
+    ellipsis = to_text(ellipsis, environment.max_output)
     return (text[: max(length - len(ellipsis), 0)] + ellipsis)[:length]
 
 
-def truncatewords(value: Any, words: int = 15, ellipsis: str = "...") -> str:
+@pass_environment
+def truncatewords(
+    environment: TemplateEnvironment, value: Any, words: int = 15, ellipsis: str = "..."
+) -> str:
     """The first `words` words, then the ellipsis if there were more."""
-    text = to_text(value)
+    text = to_text(value, environment.max_output)
     parts = text.split()
     words = max(int(words), 1)
     if len(parts) <= words:
         return text
-    return " ".join(parts[:words]) + to_text(ellipsis)
+    return " ".join(parts[:words]) + to_text(ellipsis, environment.max_output)
 
 
 def _checked_replace(
@@ -80,28 +87,35 @@ def _checked_replace(
 @pass_environment
 def replace(environment: TemplateEnvironment, value: Any, old: Any, new: Any = "") -> str:
     """Every occurrence of `old` replaced by `new`."""
-    return _checked_replace(environment, to_text(value), to_text(old), to_text(new), -1)
+    limit = environment.max_output
+    text, old, new = (to_text(part, limit) for part in (value, old, new))
+    return _checked_replace(environment, text, old, new, -1)
 
 
 @pass_environment
 def replace_first(environment: TemplateEnvironment, value: Any, old: Any, new: Any = "") -> str:
     """The first occurrence of `old` replaced by `new`."""
-    return _checked_replace(environment, to_text(value), to_text(old), to_text(new), 1)
+    limit = environment.max_output
+    text, old, new = (to_text(part, limit) for part in (value, old, new))
+    return _checked_replace(environment, text, old, new, 1)
 
 
-def upcase(value: Any) -> str:
+@pass_environment
+def upcase(environment: TemplateEnvironment, value: Any) -> str:
     """Upper case."""
-    return to_text(value).upper()
+    return to_text(value, environment.max_output).upper()
 
 
-def downcase(value: Any) -> str:
+@pass_environment
+def downcase(environment: TemplateEnvironment, value: Any) -> str:
     """Lower case."""
-    return to_text(value).lower()
+    return to_text(value, environment.max_output).lower()
 
 
-def capitalize(value: Any) -> str:
+@pass_environment
+def capitalize(environment: TemplateEnvironment, value: Any) -> str:
     """First character upper case, the rest lower case."""
-    text = to_text(value)
+    text = to_text(value, environment.max_output)
     return text[:1].upper() + text[1:].lower()
 
 
@@ -120,11 +134,12 @@ def _to_number(value: Any) -> int | float | Decimal | None:
     return None
 
 
-def number_with_delimiter(value: Any) -> str:
+@pass_environment
+def number_with_delimiter(environment: TemplateEnvironment, value: Any) -> str:
     """Thousands separated by commas: 1234567 → 1,234,567; non-numbers unchanged."""
     number = _to_number(value)
     if number is None:
-        return to_text(value)
+        return to_text(value, environment.max_output)
     return f"{number:,}"
 
 
@@ -166,17 +181,23 @@ def _zone(name: Any) -> ZoneInfo:
         raise FilterError(f"date: unknown time zone {name!r}") from exc
 
 
-def date_filter(value: Any, format: str, tz: Any = None) -> str:
+@pass_environment
+def date_filter(environment: TemplateEnvironment, value: Any, format: str, tz: Any = None) -> str:
     """`value` (ISO-8601, datetime, epoch seconds or "now") formatted with strftime `format`.
 
     Naive inputs are UTC; `tz` is an IANA zone name such as `Asia/Seoul`.
     """
     if _is_blank(value) or value == "":
         return ""
+    limit = environment.max_output
+    pattern = to_text(format, limit)
+    size = sizes.strftime_size(pattern)
+    if size > limit:
+        raise FilterError(f"date would produce {size:,} characters; the limit is {limit:,}")
     moment = _to_datetime(normalise(value))
     if not _is_blank(tz):
         moment = moment.astimezone(_zone(tz))
-    return moment.strftime(to_text(format))
+    return moment.strftime(pattern)
 
 
 FILTERS: Mapping[str, Callable[..., Any]] = MappingProxyType(

@@ -9,6 +9,7 @@ from jinja2 import Template, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.runtime import new_context
 
 from hooksmith_server import errors
+from hooksmith_server.rendering import sizes, values
 from hooksmith_server.rendering.environment import TemplateEnvironment
 from hooksmith_server.rendering.filters import FilterError
 
@@ -80,7 +81,7 @@ class FieldTemplate:
         where = "" if line is None else f" at line {line}"
         if isinstance(exc, TemplateError):
             message = exc.message or type(exc).__name__
-        elif isinstance(exc, FilterError):
+        elif isinstance(exc, FilterError | values.Unrenderable):
             message = str(exc)
         else:
             message = f"{type(exc).__name__}: {exc}"
@@ -116,6 +117,10 @@ def compile_field(
     except (RecursionError, SyntaxError) as exc:
         # Deep nesting overflows Jinja's parser or Python's own compiler.
         raise errors.InvalidArgument.field(field, "template is nested too deeply") from exc
+    except ValueError as exc:
+        # The lexer's int() refuses a number of more than 4,300 digits (CVE-2020-10735).
+        message = "template syntax error: number too large"
+        raise errors.InvalidArgument.field(field, message) from exc
     return FieldTemplate(field, source, names, template, first_line)
 
 
@@ -132,4 +137,14 @@ def _check_tree(
             line = first_line + node.lineno - 1
             raise errors.InvalidArgument.field(
                 field, f"template syntax error at line {line}: no {kind} named {node.name!r}"
+            )
+    # Compiling writes each number into Python source, in decimal: a hex literal of
+    # 20,000 bits fails there, and past the arithmetic limit it is of no use anyway.
+    for const in tree.find_all(nodes.Const):
+        if isinstance(const.value, int) and const.value.bit_length() > sizes.MAX_INT_BITS:
+            line = first_line + const.lineno - 1
+            raise errors.InvalidArgument.field(
+                field,
+                f"template syntax error at line {line}: number too large "
+                f"({const.value.bit_length():,} bits; the limit is {sizes.MAX_INT_BITS:,})",
             )

@@ -6,7 +6,9 @@ is a URL that can be sent, and the receiver sees the path that history shows.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from urllib.parse import quote
 
 import yarl
@@ -14,6 +16,9 @@ import yarl
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 # RFC 3986 §3.2: the authority ends at the first "/", "?" or "#".
 _AUTHORITY_END = re.compile(r"[/?#]")
+# inet_aton reads decimal, octal (leading 0) and hex (0x) parts, 1 to 4 of them;
+# only a host made of those characters can be such a literal, never a DNS name.
+_NUMERIC_V4 = re.compile(r"[0-9a-fA-FxX.]+", re.ASCII)
 
 
 def _ascii(text: str) -> str:
@@ -41,3 +46,29 @@ def wire_url(url: str) -> yarl.URL:
     if host is not None and not host.isascii():
         parsed = parsed.with_host(host)  # IDNA-encodes; raises UnicodeError (a ValueError)
     return parsed
+
+
+def is_ip_literal(host: str) -> bool:
+    """Whether the sender reads `host` as an IP address rather than a name to resolve.
+
+    The reading of `EgressGuard.literal_address` (delivery/egress.py), which the sender
+    applies before it connects: IPv6 (brackets and zone id allowed), or any spelling
+    inet_aton accepts, such as `2130706433`, `0x7f000001`, `0177.0.0.1`, `127.1`, with
+    one trailing dot allowed.
+    """
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    host = host.removesuffix(".")
+    if not _NUMERIC_V4.fullmatch(host):
+        return False
+    try:
+        socket.inet_aton(host)
+    except OSError:
+        return False
+    return True

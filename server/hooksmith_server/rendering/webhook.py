@@ -28,9 +28,9 @@ _NOT_DATA = RECIPIENT_NAMES | {"loop"}
 _DEFAULT_LIMITS = Limits()
 
 
-def _url_text(value: Any) -> str:
+def _url_text(value: Any, limit: int) -> str:
     """URL output is percent-encoded, so no value can change the path or the query."""
-    text = to_text(value)
+    text = to_text(value, limit)
     # quote() leaves dots alone, and a segment that is `.` or `..` would move the path.
     if text in (".", ".."):
         return "%2E" * len(text)

@@ -52,6 +52,16 @@ def render_text(template: str, **values: Any) -> str:
     return render(webhook, **values).request.body
 
 
+def render_error(template: str, limits: Limits | None = None, **values: Any) -> str:
+    """Why a TEXT template fails to render: the description of its one violation."""
+    webhook = compile_spec(limits, body=template, body_format=domain.BodyFormat.TEXT)
+    with pytest.raises(errors.InvalidArgument) as error:
+        render(webhook, **values)
+    (field, description), *others = violations(error).items()
+    assert (field, others) == ("body", [])
+    return description
+
+
 def violations(error: pytest.ExceptionInfo[errors.InvalidArgument]) -> dict[str, str]:
     """Field path to description; each test's error names distinct fields."""
     found = {violation.field: violation.description for violation in error.value.violations}

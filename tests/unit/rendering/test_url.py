@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from hooksmith_server import errors
+from hooksmith_server.delivery import egress
 from hooksmith_server.rendering import Limits, urls
 
 from .support import compile_spec, render, violations
@@ -182,3 +183,105 @@ def test_the_wire_url_maps_non_ascii_text_like_an_iri() -> None:
     wire = urls.wire_url("https://usér@bücher.example:8443/café/%2F?q=é#frag")
 
     assert str(wire) == ("https://us%C3%A9r@xn--bcher-kva.example:8443/caf%C3%A9/%2F?q=%C3%A9#frag")
+
+
+LABEL_63 = "a" * 63
+HOST_253 = ".".join(["a" * 49] * 5) + ".abc"
+
+
+@pytest.mark.parametrize(
+    ("url", "description"),
+    [
+        ("http://a..b/", "the URL host 'a..b' has an empty label"),
+        ("http://./", "the URL host '.' has an empty label"),
+        ("http://.example.com/", "the URL host '.example.com' has an empty label"),
+        ("http://256.256.256.256/", "the URL host '256.256.256.256' is not a valid IP address"),
+        ("http://1.2.3.4.5/", "the URL host '1.2.3.4.5' is not a valid IP address"),
+        # A leading 0 means octal to inet_aton, where 9 is no digit.
+        ("http://09.1.1.1/", "the URL host '09.1.1.1' is not a valid IP address"),
+        (
+            f"http://{LABEL_63}b.example/",
+            "the URL host has a label of 64 characters (aaaaaaaaaaaaaaaaaaaa…); the limit is 63",
+        ),
+        (f"http://{HOST_253}d/", "the URL host is 254 characters; the limit is 253"),
+        ("http://example.com:0/", "the URL port must be a number from 1 to 65535"),
+        ("http://example.com:65536/", "the URL port must be a number from 1 to 65535"),
+        ("http://example.com:+80/", "the URL port must be a number from 1 to 65535"),
+    ],
+)
+def test_a_url_the_sender_can_never_reach_is_refused_when_compiled(
+    url: str, description: str
+) -> None:
+    with pytest.raises(errors.InvalidArgument) as error:
+        compile_spec(url=url)
+
+    assert violations(error) == {"url": description}
+
+
+@pytest.mark.parametrize(
+    ("host", "description"),
+    [
+        ("a..b", "the URL host 'a..b' has an empty label"),
+        ("256.256.256.256", "the URL host '256.256.256.256' is not a valid IP address"),
+        ("example.com:0", "the URL port must be a number from 1 to 65535"),
+    ],
+)
+def test_a_rendered_url_the_sender_can_never_reach_is_refused(host: str, description: str) -> None:
+    # `{{ host }}` is percent-encoded, which leaves dots alone; `:` needs a literal.
+    name, _, port = host.partition(":")
+    webhook = compile_spec(url="http://{{ host }}" + (f":{port}" if port else "") + "/hook")
+
+    with pytest.raises(errors.InvalidArgument) as error:
+        render(webhook, data={"host": name})
+
+    assert violations(error) == {"url": description}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Every spelling the egress guard reads as an address, which the sender sends.
+        "http://2130706433/",
+        "http://0x7f000001/",
+        "http://0177.0.0.1/",
+        "http://127.1/",
+        "http://127.0.0.1./",
+        "http://93.184.216.34:65535/",
+        "http://[::1]/",
+        "http://[2001:db8::1]:8080/",
+        "http://example.com./",
+        f"http://{LABEL_63}.example/",
+        f"http://{HOST_253}/",
+        "https://bücher.example/",
+        "http://under_score.example/",
+    ],
+)
+def test_urls_the_sender_can_reach_are_accepted(url: str) -> None:
+    assert render(compile_spec(url=url)).request.url == url
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "2130706433",
+        "0x7f000001",
+        "0177.0.0.1",
+        "127.1",
+        "127.0.0.1.",
+        "1.2.3.4",
+        "256.256.256.256",
+        "1.2.3.4.5",
+        "09.1.1.1",
+        "0x",
+        "cafe",
+        "dead.beef",
+        "example.com",
+        "::1",
+        "[::1]",
+        "fe80::1%eth0",
+        "[::1",
+        "1:2",
+    ],
+)
+def test_ip_literals_are_read_as_the_egress_guard_reads_them(host: str) -> None:
+    assert urls.is_ip_literal(host) == (egress.EgressGuard.literal_address(host) is not None)
