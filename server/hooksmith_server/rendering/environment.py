@@ -25,7 +25,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from markupsafe import EscapeFormatter, Markup
 
-from hooksmith_server.rendering import builtin_filters, sizes, values
+from hooksmith_server.rendering import builtin_filters, clock, sizes, values
 from hooksmith_server.rendering.filters import FILTERS
 from hooksmith_server.rendering.values import normalise, to_text
 
@@ -191,6 +191,7 @@ class TemplateEnvironment(ImmutableSandboxedEnvironment):
                 if name not in builtin_filters.RESULT_NOT_BUILT
             }
         )
+        self.filters[clock.LOOP_GUARD] = clock.guarded
         # lipsum(n=100000) builds tens of megabytes; webhooks have no use for filler text.
         del self.globals["lipsum"]
         # `tojson` must see recipient values as plain JSON with whole numbers as ints.
@@ -217,6 +218,7 @@ class TemplateEnvironment(ImmutableSandboxedEnvironment):
         return super().getitem(obj, argument)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        clock.check()
         limit = self.max_output
         if operator == "*":
             self._check_repeat(left, right)
@@ -256,6 +258,7 @@ class TemplateEnvironment(ImmutableSandboxedEnvironment):
                 )
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        clock.check()
         owner = getattr(obj, "__self__", None)
         name = getattr(obj, "__name__", None)
         if not isinstance(name, str) or not isinstance(owner, str | bytes | int):
@@ -342,6 +345,7 @@ class TemplateEnvironment(ImmutableSandboxedEnvironment):
 
         @functools.wraps(original)
         def bounded(*args: Any, **kwargs: Any) -> Any:
+            clock.check()
             value = args[at] if len(args) > at else None
             if as_text and not isinstance(value, str):
                 args = (*args[:at], to_text(value, limit), *args[at + 1 :])

@@ -9,7 +9,7 @@ from jinja2 import Template, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.runtime import new_context
 
 from hooksmith_server import errors
-from hooksmith_server.rendering import sizes, values
+from hooksmith_server.rendering import clock, sizes, values
 from hooksmith_server.rendering.environment import TemplateEnvironment
 from hooksmith_server.rendering.filters import FilterError
 
@@ -65,6 +65,7 @@ class FieldTemplate:
         parts: list[str] = []
         try:
             for chunk in template.root_render_func(context):
+                clock.check()
                 remaining -= len(chunk)
                 if remaining < 0:
                     break
@@ -108,6 +109,7 @@ def compile_field(
         tree = environment.parse(source)
         _check_tree(environment, field, tree, first_line)
         names = frozenset(meta.find_undeclared_variables(tree))
+        clock.guard_loops(tree)
         template = environment.from_string(tree)
     except TemplateSyntaxError as exc:
         line = first_line + (exc.lineno or 1) - 1

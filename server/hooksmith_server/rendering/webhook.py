@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hooksmith_server import domain, errors
-from hooksmith_server.rendering import checks
+from hooksmith_server.rendering import checks, clock
 from hooksmith_server.rendering.body import Body, compile_body
 from hooksmith_server.rendering.environment import RecipientValues, TemplateEnvironment
 from hooksmith_server.rendering.limits import Limits
@@ -120,7 +120,8 @@ class CompiledWebhook:
 
         limit = self._limits.max_rendered_chars
         try:
-            request = self._render(parent, Budget(limit))
+            with clock.budget(self._limits.max_render_seconds):
+                request = self._render(parent, Budget(limit))
         except OutputTooLarge:
             raise errors.InvalidArgument.field(
                 "request",
