@@ -100,14 +100,26 @@ class FieldTemplate:
 
 
 def compile_field(
-    environment: TemplateEnvironment, field: str, source: str, *, first_line: int = 1
+    environment: TemplateEnvironment,
+    field: str,
+    source: str,
+    *,
+    first_line: int = 1,
+    refuse: tuple[type[nodes.Node], ...] = (),
+    refuse_message: str = "",
 ) -> FieldTemplate:
-    """Compile `source`, or raise InvalidArgument naming `field` and the line."""
+    """Compile `source`, or raise InvalidArgument naming `field` and the line.
+
+    Nodes of the `refuse` types are refused with `refuse_message`.
+    """
     if not has_template_syntax(source):
         return FieldTemplate(field, source, frozenset(), None, first_line)
     try:
         tree = environment.parse(source)
         _check_tree(environment, field, tree, first_line)
+        for node in tree.find_all(refuse) if refuse else ():
+            line = first_line + node.lineno - 1
+            raise errors.InvalidArgument.field(field, f"{refuse_message} (line {line})")
         names = frozenset(meta.find_undeclared_variables(tree))
         clock.guard_loops(tree)
         template = environment.from_string(tree)

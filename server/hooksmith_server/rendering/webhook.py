@@ -8,6 +8,8 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
+from jinja2 import nodes
+
 from hooksmith_server import domain, errors
 from hooksmith_server.rendering import checks, clock
 from hooksmith_server.rendering.body import Body, compile_body
@@ -26,6 +28,15 @@ RECIPIENT_NAMES = frozenset({"userId", "tags", "entry_event"})
 # `loop` used outside a for loop is still Jinja's, never a value the caller supplies.
 _NOT_DATA = RECIPIENT_NAMES | {"loop"}
 _DEFAULT_LIMITS = Limits()
+
+
+# Each `{{ }}` in a URL is percent-encoded as it is output. A block that captures
+# output (a macro, `{% set %}...{% endset %}`, a call or filter block) would be
+# encoded once inside and again when printed, so URLs refuse them.
+_URL_REFUSED = (nodes.Macro, nodes.AssignBlock, nodes.CallBlock, nodes.FilterBlock)
+_URL_REFUSED_MESSAGE = (
+    "URLs may use {{ }}, if and for, but not macros or blocks that capture output"
+)
 
 
 def _url_text(value: Any, limit: int) -> str:
@@ -235,7 +246,13 @@ class Renderer:
             violations.append(errors.FieldViolation("url", problem))
             return placeholder
         try:
-            url = compile_field(self._url_environment, "url", source)
+            url = compile_field(
+                self._url_environment,
+                "url",
+                source,
+                refuse=_URL_REFUSED,
+                refuse_message=_URL_REFUSED_MESSAGE,
+            )
         except errors.InvalidArgument as exc:
             violations.extend(exc.violations)
             return placeholder

@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from hooksmith_server import errors
+from hooksmith_server import domain, errors
 from hooksmith_server.delivery import egress
-from hooksmith_server.rendering import Limits, urls
+from hooksmith_server.rendering import Limits, Renderer, urls
 
 from .support import compile_spec, render, violations
 
@@ -285,3 +285,28 @@ def test_urls_the_sender_can_reach_are_accepted(url: str) -> None:
 )
 def test_ip_literals_are_read_as_the_egress_guard_reads_them(host: str) -> None:
     assert urls.is_ip_literal(host) == (egress.EgressGuard.literal_address(host) is not None)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://x.example.com/{% set u %}{{ userId }}{% endset %}{{ u }}",
+        "https://x.example.com/{% macro m() %}{{ userId }}{% endmacro %}{{ m() }}",
+        "https://x.example.com/{% filter upper %}{{ userId }}{% endfilter %}",
+    ],
+)
+def test_url_blocks_that_capture_output_are_refused(url: str) -> None:
+    spec = domain.WebhookSpec(name="u", url=url)
+    with pytest.raises(errors.InvalidArgument) as caught:
+        Renderer().compile(spec)
+    (violation,) = caught.value.violations
+    assert violation.field == "url"
+    assert "capture output" in violation.description
+
+
+def test_url_set_without_a_block_is_encoded_once() -> None:
+    spec = domain.WebhookSpec(
+        name="u", url="https://x.example.com/{% set u = userId %}{{ u }}/{{ u }}"
+    )
+    rendered = Renderer().compile(spec).render(domain.Recipient("a/b"), {}, require_data=True)
+    assert rendered.request.url == "https://x.example.com/a%2Fb/a%2Fb"
