@@ -170,16 +170,12 @@ async def supervise(name: str, run: Callable[[], Awaitable[None]]) -> None:
             await asyncio.sleep(1.0)
 
 
-async def bootstrap_key(dsn: str, settings: Settings) -> str | None:
+async def bootstrap_key(database: store_db.Database, settings: Settings) -> str | None:
     """On a fresh embedded database: workspace `default` and a console key, written to a file."""
-    database = await store_db.Database.connect(dsn, max_size=2)
-    try:
-        keys = KeyStore(database)
-        if await keys.any_keys():
-            return None
-        key = await keys.create("default", domain.Scope.CONSOLE)
-    finally:
-        await database.close()
+    keys = KeyStore(database)
+    if await keys.any_keys():
+        return None
+    key = await keys.create("default", domain.Scope.CONSOLE)
     path = settings.data_dir / "api-key"
     path.write_text(key + "\n")
     path.chmod(0o600)

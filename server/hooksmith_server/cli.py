@@ -41,20 +41,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _serve(settings: Settings, *, serve_grpc: bool = True) -> None:
+    if not serve_grpc and settings.workers == 0:
+        raise errors.InvalidArgument.field("HOOKSMITH_WORKERS", "a worker needs at least 1")
     dsn, is_embedded = await resolve_database(settings)
-    await migrate(dsn)
-    if is_embedded and serve_grpc:
-        key = await bootstrap_key(dsn, settings)
+    app = Application(settings, dsn, serve_grpc=serve_grpc)
+    await app.start()
+    if is_embedded and serve_grpc and app.database is not None:
+        key = await bootstrap_key(app.database, settings)
         if key is not None:
             print(
                 "Created workspace 'default' and a console API key "
                 f"(also written to {settings.data_dir / 'api-key'}):"
             )
             print(key, flush=True)
-    if not serve_grpc and settings.workers == 0:
-        raise errors.InvalidArgument.field("HOOKSMITH_WORKERS", "a worker needs at least 1")
-    app = Application(settings, dsn, serve_grpc=serve_grpc)
-    await app.start()
     if serve_grpc:
         print(f"hooksmith-server listening on {settings.listen}", flush=True)
     else:

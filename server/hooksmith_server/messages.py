@@ -59,19 +59,6 @@ def check_labels(labels: Mapping[str, str], field: str = "labels") -> None:
             )
 
 
-def check_data(compiled: rendering.CompiledWebhook, data: Mapping[str, Any]) -> None:
-    missing = [name for name in compiled.data_fields if name not in data]
-    if missing:
-        raise errors.InvalidArgument(
-            violations=[
-                errors.FieldViolation(
-                    f"data.{name}", f"data field '{name}' is required by this webhook"
-                )
-                for name in missing
-            ]
-        )
-
-
 class Messages:
     def __init__(
         self,
@@ -99,7 +86,7 @@ class Messages:
         if webhook.state == domain.WebhookState.ARCHIVED:
             raise errors.FailedPrecondition(f"webhook {webhook.id} is archived and cannot be sent")
         compiled = self._versions.compiled(caller.workspace_id, webhook)
-        check_data(compiled, data)
+        compiled.check_data(data)
         return webhook, compiled
 
     async def send(

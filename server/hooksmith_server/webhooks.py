@@ -116,13 +116,18 @@ class Versions:
         self._cache: OrderedDict[tuple[uuid.UUID, uuid.UUID, int], rendering.CompiledWebhook]
         self._cache = OrderedDict()
 
+    def _cached(self, key: tuple[uuid.UUID, uuid.UUID, int]) -> rendering.CompiledWebhook | None:
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+        return found
+
     def compiled(
         self, workspace_id: uuid.UUID, webhook: domain.Webhook
     ) -> rendering.CompiledWebhook:
         key = (workspace_id, uuid.UUID(webhook.id), webhook.version)
-        found = self._cache.get(key)
+        found = self._cached(key)
         if found is not None:
-            self._cache.move_to_end(key)
             return found
         compiled = self._renderer.compile(webhook.spec)
         self._cache[key] = compiled
@@ -134,7 +139,7 @@ class Versions:
         self, workspace_id: uuid.UUID, webhook_id: uuid.UUID, version: int
     ) -> rendering.CompiledWebhook:
         """The compiled templates of one saved version (`version` > 0)."""
-        found = self._cache.get((workspace_id, webhook_id, version))
+        found = self._cached((workspace_id, webhook_id, version))
         if found is not None:
             return found
         webhook = await self._store.get(workspace_id, webhook_id, version)

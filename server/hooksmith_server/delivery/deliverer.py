@@ -6,11 +6,11 @@ import asyncio
 import logging
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from hooksmith_server import domain, errors
-from hooksmith_server.delivery import masking, policy, signing
-from hooksmith_server.delivery.http import HttpSender
+from hooksmith_server.delivery import http, masking, policy, signing
 from hooksmith_server.store.messages import Claim, Outcome
 from hooksmith_server.store.webhooks import WebhookStore
 from hooksmith_server.webhooks import Versions
@@ -24,7 +24,7 @@ SECRETS_TTL = 2.0
 class Deliverer:
     """Makes attempts; safe to use from many tasks at once."""
 
-    def __init__(self, webhooks: WebhookStore, versions: Versions, sender: HttpSender) -> None:
+    def __init__(self, webhooks: WebhookStore, versions: Versions, sender: http.HttpSender) -> None:
         self._webhooks = webhooks
         self._versions = versions
         self._sender = sender
@@ -58,17 +58,10 @@ class Deliverer:
             raise
         except Exception as e:
             log.exception("attempt %d of message %s failed unexpectedly", claim.number, claim.id)
-            now = datetime.now(UTC)
-            return Outcome(
-                claim=claim,
-                start_time=now,
-                duration=timedelta(0),
-                request=None,
-                response=None,
-                error=f"internal error during the attempt ({type(e).__name__}: {e})",
-                status=domain.MessageStatus.FAILED,
-                failures=claim.failures + 1,
-                next_attempt_time=None,
+            return _failed(
+                claim,
+                datetime.now(UTC),
+                f"internal error during the attempt ({type(e).__name__}: {e})",
             )
 
     async def _attempt(self, claim: Claim) -> Outcome:
@@ -81,84 +74,58 @@ class Deliverer:
             rendered = compiled.render(claim.recipient, claim.data, require_data=True)
         except errors.InvalidArgument as e:
             # The same input renders the same way next time: not retried.
-            return self._decide(
-                claim,
-                spec,
-                start,
-                timedelta(0),
-                None,
-                None,
-                f"render failed: {e.message}",
-                succeeded=False,
-                retryable=False,
-                retry_after=None,
-            )
+            return _failed(claim, start, f"render failed: {e.message}")
         request = rendered.request
         secrets = await self._secrets_of(claim)
         signed = signing.signed_headers(secrets, str(claim.id), int(time.time()), request.body)
-        request = domain.HttpRequest(
-            request.method, request.url, request.headers + signed, request.body
-        )
+        request = replace(request, headers=request.headers + signed)
         timeout = policy.timeout(spec.policy).total_seconds()
         sent = await self._sender.send(request, timeout=timeout)
-        return self._decide(
-            claim,
-            spec,
-            sent.start_time,
-            sent.duration,
-            sent.request,
-            sent.response,
-            sent.error,
-            succeeded=sent.succeeded,
-            retryable=sent.retryable,
-            retry_after=sent.retry_after,
-        )
+        return _decide(claim, spec.policy, sent)
 
-    def _decide(
-        self,
-        claim: Claim,
-        spec: domain.WebhookSpec,
-        start: datetime,
-        duration: timedelta,
-        request: domain.HttpRequest | None,
-        response: domain.HttpResponse | None,
-        error: str | None,
-        *,
-        succeeded: bool,
-        retryable: bool,
-        retry_after: float | None,
-    ) -> Outcome:
-        if error is None and response is not None and not succeeded:
-            error = f"HTTP {response.status_code}"
-        nxt = policy.after_attempt(
-            succeeded=succeeded,
-            retryable=retryable,
-            retry_after=retry_after,
-            final=claim.final,
-            failures=claim.failures,
-            policy=spec.policy,
-            now=datetime.now(UTC),
-        )
-        if request is not None:
-            # History never keeps credentials in the clear.
-            request = domain.HttpRequest(
-                request.method, request.url, masking.mask_headers(request.headers), request.body
-            )
-        if response is not None:
-            response = domain.HttpResponse(
-                response.status_code,
-                masking.mask_headers(response.headers),
-                response.body,
-                response.body_truncated,
-            )
-        return Outcome(
-            claim=claim,
-            start_time=start,
-            duration=duration,
-            request=request,
-            response=response,
-            error=error,
-            status=nxt.status,
-            failures=nxt.failures,
-            next_attempt_time=nxt.next_attempt_time,
-        )
+
+def _failed(claim: Claim, start: datetime, error: str) -> Outcome:
+    """An attempt that ended before any request went out; such a failure is never retried."""
+    return Outcome(
+        claim=claim,
+        start_time=start,
+        duration=datetime.now(UTC) - start,
+        request=None,
+        response=None,
+        error=error,
+        status=domain.MessageStatus.FAILED,
+        failures=claim.failures + 1,
+        next_attempt_time=None,
+    )
+
+
+def _decide(claim: Claim, delivery: domain.DeliveryPolicy, sent: http.Outcome) -> Outcome:
+    """The outcome to record for a request that went out, and the message's next state."""
+    error = sent.error
+    if error is None and sent.response is not None and not sent.succeeded:
+        error = f"HTTP {sent.response.status_code}"
+    nxt = policy.after_attempt(
+        succeeded=sent.succeeded,
+        retryable=sent.retryable,
+        retry_after=sent.retry_after,
+        final=claim.final,
+        failures=claim.failures,
+        policy=delivery,
+        now=datetime.now(UTC),
+    )
+    # History never keeps credentials in the clear.
+    request = replace(sent.request, headers=masking.mask_headers(sent.request.headers))
+    response = sent.response
+    if response is not None:
+        response = replace(response, headers=masking.mask_headers(response.headers))
+    return Outcome(
+        claim=claim,
+        start_time=sent.start_time,
+        duration=sent.duration,
+        request=request,
+        response=response,
+        error=error,
+        status=nxt.status,
+        failures=nxt.failures,
+        next_attempt_time=nxt.next_attempt_time,
+    )

@@ -100,6 +100,19 @@ class CompiledWebhook:
         self._globals = globals_
         self._limits = limits
 
+    def check_data(self, data: Mapping[str, Any]) -> None:
+        """Raise InvalidArgument on `data.<name>` for each data field `data` lacks."""
+        missing = [name for name in self.data_fields if name not in data]
+        if missing:
+            raise errors.InvalidArgument(
+                violations=[
+                    errors.FieldViolation(
+                        f"data.{name}", f"data field {name!r} is required by this webhook"
+                    )
+                    for name in missing
+                ]
+            )
+
     def render(
         self, recipient: domain.Recipient, data: Mapping[str, Any], *, require_data: bool
     ) -> Rendered:
@@ -109,15 +122,8 @@ class CompiledWebhook:
         without (previews), it renders empty and is listed as missing.
         """
         missing_data = [name for name in self.data_fields if name not in data]
-        if missing_data and require_data:
-            raise errors.InvalidArgument(
-                violations=[
-                    errors.FieldViolation(
-                        f"data.{name}", f"data field {name!r} is required by this webhook"
-                    )
-                    for name in missing_data
-                ]
-            )
+        if require_data:
+            self.check_data(data)
         missing = set(missing_data)
         if self._uses_user_id and not recipient.user_id:
             missing.add("userId")

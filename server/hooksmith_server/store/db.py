@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -88,7 +88,3 @@ async def connect_once(dsn: str) -> asyncpg.Connection:
         raise errors.Unavailable(f"cannot connect to PostgreSQL: {e}") from e
     await _init_connection(conn)
     return conn
-
-
-def record_dict(record: Any) -> dict[str, Any]:
-    return dict(record.items())

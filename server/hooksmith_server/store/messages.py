@@ -415,8 +415,3 @@ class MessageStore:
         async with self._db.transaction() as conn:
             status: str = await conn.execute(self._q.delete_expired, before, batch)
         return int(status.split()[-1])
-
-
-async def listen(conn: asyncpg.Connection, callback: Any) -> None:
-    """Call `callback()` whenever messages become due (NOTIFY on the queue channel)."""
-    await conn.add_listener(QUEUE_CHANNEL, lambda *_: callback())

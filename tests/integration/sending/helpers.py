@@ -50,6 +50,15 @@ async def message(api: Api, message_id: str) -> pb.Message:
     return (await api.GetMessage(pb.GetMessageRequest(id=message_id))).message
 
 
+async def send_one(api: Api, webhook: pb.Webhook) -> pb.Message:
+    """Send to one recipient and wait until the message is no longer PENDING."""
+    sent = await api.Send(
+        pb.SendRequest(webhook_id=webhook.id, recipients=recipients(1), data=struct(text="x"))
+    )
+    await wait_finished(api, list(sent.message_ids))
+    return await message(api, sent.message_ids[0])
+
+
 async def wait_finished(api: Api, message_ids: list[str], *, timeout: float = 60.0) -> None:
     """Until none of the messages is PENDING."""
     remaining = set(message_ids)

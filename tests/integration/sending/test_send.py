@@ -20,6 +20,7 @@ from tests.integration.sending.helpers import (
     create,
     message,
     recipients,
+    send_one,
     struct,
     wait_finished,
     wait_none_pending,
@@ -85,11 +86,7 @@ async def test_send_returns_ids_in_recipient_order_and_pins_the_version(
 async def test_client_error_fails_after_one_attempt(api: Api, receivers) -> None:
     receiver = await receivers(lambda _, __: web.Response(status=400, text="bad phone"))
     webhook = await create(api, receiver.url)
-    sent = await api.Send(
-        pb.SendRequest(webhook_id=webhook.id, recipients=recipients(1), data=struct(text="x"))
-    )
-    await wait_finished(api, list(sent.message_ids))
-    m = await message(api, sent.message_ids[0])
+    m = await send_one(api, webhook)
     assert m.status == pb.MESSAGE_STATUS_FAILED
     assert m.attempt_count == 1
     assert m.response.body == "bad phone"
@@ -103,11 +100,7 @@ async def test_redirect_is_a_failure_and_never_followed(api: Api, receivers) -> 
         lambda _, __: web.Response(status=302, headers={"Location": target.url + "/elsewhere"})
     )
     webhook = await create(api, receiver.url)
-    sent = await api.Send(
-        pb.SendRequest(webhook_id=webhook.id, recipients=recipients(1), data=struct(text="x"))
-    )
-    await wait_finished(api, list(sent.message_ids))
-    m = await message(api, sent.message_ids[0])
+    m = await send_one(api, webhook)
     assert m.status == pb.MESSAGE_STATUS_FAILED
     assert m.attempt_count == 1
     assert m.response.status_code == 302
@@ -127,11 +120,7 @@ async def test_retry_after_is_waited_for(api: Api, receivers) -> None:
     receiver = await receivers(limited)
     # Scheduled 0.6 s; Retry-After 1 s lies within [0.6, 1.2] and is honoured as is.
     webhook = await create(api, receiver.url, schedule=(0.6,))
-    sent = await api.Send(
-        pb.SendRequest(webhook_id=webhook.id, recipients=recipients(1), data=struct(text="x"))
-    )
-    await wait_finished(api, list(sent.message_ids))
-    m = await message(api, sent.message_ids[0])
+    m = await send_one(api, webhook)
     assert m.status == pb.MESSAGE_STATUS_SUCCEEDED
     first, second = receiver.received
     assert second.time - first.time >= 1.0
@@ -141,11 +130,7 @@ async def test_retry_after_is_waited_for(api: Api, receivers) -> None:
 async def test_exhausted_schedule_fails_with_the_last_response(api: Api, receivers) -> None:
     receiver = await receivers(lambda _, seen: web.Response(status=500, text=f"attempt {seen}"))
     webhook = await create(api, receiver.url, schedule=(0.05, 0.05))
-    sent = await api.Send(
-        pb.SendRequest(webhook_id=webhook.id, recipients=recipients(1), data=struct(text="x"))
-    )
-    await wait_finished(api, list(sent.message_ids))
-    m = await message(api, sent.message_ids[0])
+    m = await send_one(api, webhook)
     assert m.status == pb.MESSAGE_STATUS_FAILED
     assert m.attempt_count == 3
     assert m.response.body == "attempt 3"
