@@ -39,6 +39,17 @@ _URL_REFUSED_MESSAGE = (
 )
 
 
+def _missing_data(names: list[str]) -> errors.InvalidArgument:
+    return errors.InvalidArgument(
+        violations=[
+            errors.FieldViolation(
+                f"data.{name}", f"data field {name!r} is required by this webhook"
+            )
+            for name in names
+        ]
+    )
+
+
 def _url_text(value: Any, limit: int) -> str:
     """URL output is percent-encoded, so no value can change the path or the query."""
     text = to_text(value, limit)
@@ -104,14 +115,7 @@ class CompiledWebhook:
         """Raise InvalidArgument on `data.<name>` for each data field `data` lacks."""
         missing = [name for name in self.data_fields if name not in data]
         if missing:
-            raise errors.InvalidArgument(
-                violations=[
-                    errors.FieldViolation(
-                        f"data.{name}", f"data field {name!r} is required by this webhook"
-                    )
-                    for name in missing
-                ]
-            )
+            raise _missing_data(missing)
 
     def render(
         self, recipient: domain.Recipient, data: Mapping[str, Any], *, require_data: bool
@@ -122,8 +126,8 @@ class CompiledWebhook:
         without (previews), it renders empty and is listed as missing.
         """
         missing_data = [name for name in self.data_fields if name not in data]
-        if require_data:
-            self.check_data(data)
+        if missing_data and require_data:
+            raise _missing_data(missing_data)
         missing = set(missing_data)
         if self._uses_user_id and not recipient.user_id:
             missing.add("userId")
