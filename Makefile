@@ -26,6 +26,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	cd proto && ../$(BIN)/buf lint
 
 # Generated code lives in client/hooksmith/v1 and is committed.

@@ -18,7 +18,7 @@ from bench.harness import Bound, Context
 from bench.report import Row, Table
 from hooksmith_server import domain
 from hooksmith_server.delivery import egress
-from hooksmith_server.delivery.http import HttpSender
+from hooksmith_server.delivery.sender import HttpSender
 
 NAME = "egress"
 CONCURRENCY = (64, 256)

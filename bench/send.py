@@ -1,4 +1,4 @@
-"""send: ingestion, messages stored per second by `MessageStore.insert_live`.
+"""send: ingestion, messages stored per second by `QueueStore.insert_live`.
 
 Each call stores 1,000 recipients in one transaction (what one Send does, workers
 off). The ceiling is COPY of the same rows into a table of the same shape (same
@@ -22,9 +22,9 @@ from bench.report import Row, Table
 from hooksmith_server import domain, ids, rendering
 from hooksmith_server.delivery import signing
 from hooksmith_server.store import db as store_db
+from hooksmith_server.store.catalog import WebhookStore
 from hooksmith_server.store.keys import KeyStore
-from hooksmith_server.store.messages import MessageStore, NewMessage, recipient_json
-from hooksmith_server.store.webhooks import WebhookStore
+from hooksmith_server.store.queue import QueueStore, recipient_json
 
 NAME = "send"
 RECIPIENTS_PER_CALL = 1_000
@@ -72,11 +72,11 @@ async def _copy_connection(dsn: str) -> asyncpg.Connection:
     return conn
 
 
-def _batches(count: int) -> Iterator[list[NewMessage]]:
+def _batches(count: int) -> Iterator[list[domain.NewMessage]]:
     for call in range(count):
         first = call * RECIPIENTS_PER_CALL
         yield [
-            NewMessage(ids.new(), webhook.recipient(i))
+            domain.NewMessage(ids.new(), webhook.recipient(i))
             for i in range(first, first + RECIPIENTS_PER_CALL)
         ]
 
@@ -84,7 +84,7 @@ def _batches(count: int) -> Iterator[list[NewMessage]]:
 def _record(
     workspace_id: uuid.UUID,
     saved: domain.Webhook,
-    message: NewMessage,
+    message: domain.NewMessage,
     now: datetime,
     data: Any = webhook.DATA,
 ) -> tuple[Any, ...]:
@@ -119,7 +119,7 @@ async def _measure(
     saved = await WebhookStore(database).create(
         workspace_id, spec, data_fields, signing.new_secret()
     )
-    store = MessageStore(database)
+    store = QueueStore(database)
     async with database.connection() as conn:
         await conn.execute(f"CREATE TABLE {_COPY_TABLE} (LIKE messages INCLUDING ALL)")
 
@@ -150,7 +150,7 @@ async def _measure(
     counter = iter(range(10**9))
 
     async def insert_one() -> int:
-        message = NewMessage(ids.new(), webhook.recipient(next(counter)))
+        message = domain.NewMessage(ids.new(), webhook.recipient(next(counter)))
         async with database.connection() as conn:
             await conn.execute(
                 _INSERT_ONE, *_record(workspace_id, saved, message, datetime.now(UTC))
@@ -158,7 +158,7 @@ async def _measure(
         return 1
 
     async def insert_live_one() -> int:
-        message = NewMessage(ids.new(), webhook.recipient(next(counter)))
+        message = domain.NewMessage(ids.new(), webhook.recipient(next(counter)))
         await store.insert_live(workspace_id, saved, [message], webhook.DATA, {}, None)
         return 1
 

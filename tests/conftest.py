@@ -1,5 +1,6 @@
 """Shared fixtures: a real PostgreSQL (embedded unless HOOKSMITH_TEST_DATABASE_URL is set),
-one freshly migrated database per test cloned from a template, and a real gRPC server."""
+one freshly migrated database per test cloned from a template, real gRPC servers over it,
+and real HTTP receivers. The servers and receivers themselves are in `tests.harness`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pytest
 
 from hooksmith_server.app import migrate
 from hooksmith_server.store import embedded
+from tests.harness.receiver import StartReceiver, receivers
+from tests.harness.server import Api, Running, StartServer, servers
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +53,29 @@ async def database_url(pg_admin_dsn: str, template_db: str) -> AsyncIterator[str
     await _admin(pg_admin_dsn, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
     yield embedded.with_database(pg_admin_dsn, name)
     await _admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def start_server(database_url: str) -> AsyncIterator[StartServer]:
+    """Start servers with custom settings; all are stopped after the test."""
+    async with servers(database_url) as start:
+        yield start
+
+
+@pytest.fixture
+async def server(start_server: StartServer) -> Running:
+    return await start_server()
+
+
+@pytest.fixture
+async def api(server: Running) -> Api:
+    """A console-scope client of workspace `acme`."""
+    return await server.api()
+
+
+@pytest.fixture
+async def start_receiver() -> AsyncIterator[StartReceiver]:
+    """Start loopback receivers answering by a behaviour or by `routes` `{path: handler}`;
+    every request is recorded first, and all are released and stopped after the test."""
+    async with receivers() as start:
+        yield start

@@ -14,22 +14,26 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from hooksmith.v1 import webhooks_pb2
-from hooksmith_server import domain, rendering
+from hooksmith_server import domain, errors, rendering
 from hooksmith_server.api import registration
 from hooksmith_server.api.auth import Authenticator
 from hooksmith_server.api.servicer import WebhookServicer
 from hooksmith_server.config import Settings
-from hooksmith_server.delivery import egress
+from hooksmith_server.delivery import egress, signing
 from hooksmith_server.delivery.deliverer import Deliverer
-from hooksmith_server.delivery.http import HttpSender
-from hooksmith_server.delivery.worker import Dispatcher, Recorder, Retention, listen_factory
-from hooksmith_server.messages import Messages
+from hooksmith_server.delivery.dispatcher import Dispatcher
+from hooksmith_server.delivery.recorder import Recorder
+from hooksmith_server.delivery.sender import HttpSender
+from hooksmith_server.service.messages import Messages
+from hooksmith_server.service.retention import Retention
+from hooksmith_server.service.versions import Versions
+from hooksmith_server.service.webhooks import Webhooks
 from hooksmith_server.store import db as store_db
 from hooksmith_server.store import embedded, migrations
+from hooksmith_server.store.catalog import WebhookStore
+from hooksmith_server.store.history import HistoryStore
 from hooksmith_server.store.keys import KeyStore
-from hooksmith_server.store.messages import MessageStore
-from hooksmith_server.store.webhooks import WebhookStore
-from hooksmith_server.webhooks import Versions, Webhooks
+from hooksmith_server.store.queue import QueueStore
 
 log = logging.getLogger(__name__)
 
@@ -68,40 +72,50 @@ class Application:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
+        """Open the pool, start delivery and serve; on failure, close what was opened."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         settings = self.settings
         await migrate(self.dsn)
         self.database = await store_db.Database.connect(self.dsn, max_size=settings.db_pool_size)
         renderer = rendering.Renderer()
-        webhook_store = WebhookStore(self.database)
-        message_store = MessageStore(self.database)
-        versions = Versions(webhook_store, renderer)
+        catalog = WebhookStore(self.database)
+        queue = QueueStore(self.database)
+        history = HistoryStore(self.database)
+        versions = Versions(catalog, renderer)
+        secrets = signing.SigningSecrets(catalog)
         guard = egress.EgressGuard(settings.egress_allow)
         self.session = HttpSender.create_session(guard, limit=max(64, settings.workers + 20))
-        deliverer = Deliverer(webhook_store, versions, HttpSender(self.session, guard))
+        deliverer = Deliverer(versions, secrets, HttpSender(self.session, guard))
 
         if settings.workers > 0:
-            self.recorder = recorder = Recorder(message_store)
+            self.recorder = recorder = Recorder(queue)
             self.dispatcher = Dispatcher(
-                message_store,
+                queue,
                 deliverer,
                 recorder,
                 concurrency=settings.workers,
                 poll_interval=settings.poll_interval,
                 lease_margin=settings.lease_margin,
-                listen=listen_factory(self.dsn),
             )
-            retention = Retention(message_store, settings.history_retention)
+            retention = Retention(history, settings.history_retention)
             self._tasks += [
                 asyncio.create_task(supervise("recorder", recorder.run)),
                 asyncio.create_task(supervise("dispatcher", self.dispatcher.run)),
                 asyncio.create_task(supervise("retention", retention.run)),
             ]
         if self.serve_grpc:
-            webhooks = Webhooks(webhook_store, renderer, versions)
+            webhooks = Webhooks(catalog, renderer, versions, secrets)
             messages = Messages(
-                webhook_store,
+                catalog,
                 versions,
-                message_store,
+                queue,
+                history,
                 deliverer,
                 lease_margin=settings.lease_margin,
             )
@@ -109,20 +123,27 @@ class Application:
             await self._serve(servicer)
 
     async def _serve(self, servicer: WebhookServicer) -> None:
-        server = grpc.aio.server()
+        # Without SO_REUSEPORT a second server on a taken port fails to start instead of
+        # silently sharing the port and answering half of the calls.
+        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
         registration.add_to_server(servicer, server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
-        self.port = server.add_insecure_port(self.settings.listen)
+        try:
+            self.port = server.add_insecure_port(self.settings.listen)
+        except RuntimeError:
+            self.port = 0
         if self.port == 0:
-            raise RuntimeError(f"cannot listen on {self.settings.listen}")
+            raise errors.Unavailable(
+                f"cannot listen on {self.settings.listen}: the address is in use or not available"
+            )
         await server.start()
+        self.server = server
         for name in ("", SERVICE_NAME):
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-        self.server = server
         log.info("serving hooksmith.v1.WebhookService on port %d", self.port)
 
     async def stop(self) -> None:

@@ -32,7 +32,7 @@ class Settings:
     workers: int = 64
     """HOOKSMITH_WORKERS: deliveries in flight in this process; 0 disables delivery here."""
     egress_allow: tuple[Network, ...] = ()
-    """HOOKSMITH_EGRESS_ALLOW: comma-separated CIDRs exempt from the SSRF guard."""
+    """HOOKSMITH_EGRESS_ALLOW: CIDRs (comma- or space-separated) exempt from the SSRF guard."""
     history_retention: timedelta = timedelta(days=30)
     """HOOKSMITH_HISTORY_RETENTION: how long messages are kept (e.g. `30d`, `12h`)."""
     lease_margin: timedelta = timedelta(seconds=30)
@@ -111,10 +111,9 @@ def parse_duration(text: str) -> timedelta:
 
 
 def parse_networks(text: str) -> tuple[Network, ...]:
-    """Comma-separated CIDRs, e.g. `127.0.0.0/8, ::1/128`."""
+    """CIDRs separated by commas or spaces, e.g. `127.0.0.0/8, ::1/128`."""
     networks = []
-    for part in text.split(","):
-        part = part.strip()
+    for part in re.split(r"[\s,]+", text.strip()):
         if not part:
             continue
         try:

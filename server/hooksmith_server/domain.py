@@ -7,6 +7,7 @@ them as JSON; rendering and delivery work on them alone.
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -133,3 +134,105 @@ class HttpResponse:
     headers: tuple[Header, ...]
     body: str
     body_truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: decided by the API key, never by the request body."""
+
+    workspace_id: uuid.UUID
+    workspace: str
+    scope: Scope
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message about to be stored: its id and the user it is for."""
+
+    id: uuid.UUID
+    recipient: Recipient
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A message taken for one attempt, under a lease."""
+
+    workspace_id: uuid.UUID
+    id: uuid.UUID
+    webhook_id: uuid.UUID
+    webhook_version: int
+    kind: MessageKind
+    recipient: Recipient
+    data: Mapping[str, Any]
+    attempt_number: int
+    """Which attempt of the message this is, counting from 1."""
+    failures: int
+    """Scheduled attempts that failed before this one: the index into the retry schedule."""
+    manual: bool
+
+    @property
+    def final(self) -> bool:
+        """Test sends and manual retries are attempted once, never retried."""
+        return self.manual or self.kind == MessageKind.TEST
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An attempt's result and the message's next state, ready to be written."""
+
+    claim: Claim
+    start_time: datetime
+    duration: timedelta
+    request: HttpRequest | None
+    response: HttpResponse | None
+    error: str | None
+    status: MessageStatus
+    failures: int
+    next_attempt_time: datetime | None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One attempt as history shows it."""
+
+    number: int
+    trigger: AttemptTrigger
+    start_time: datetime
+    duration: timedelta | None
+    request: HttpRequest | None
+    response: HttpResponse | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One message as history shows it, with its attempts when asked for one message."""
+
+    id: uuid.UUID
+    webhook_id: uuid.UUID
+    webhook_version: int
+    user_id: str
+    kind: MessageKind
+    status: MessageStatus
+    attempt_count: int
+    request: HttpRequest | None
+    response: HttpResponse | None
+    error: str | None
+    labels: Mapping[str, str]
+    create_time: datetime
+    update_time: datetime
+    next_attempt_time: datetime | None
+    attempts: tuple[AttemptRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """Which messages a history listing shows; unset fields match everything."""
+
+    webhook_id: uuid.UUID | None = None
+    statuses: tuple[MessageStatus, ...] = ()
+    kind: MessageKind | None = None
+    user_id: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)

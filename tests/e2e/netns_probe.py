@@ -16,7 +16,7 @@ import sys
 
 from hooksmith_server import domain
 from hooksmith_server.delivery import egress
-from hooksmith_server.delivery.http import HttpSender
+from hooksmith_server.delivery.sender import HttpSender
 
 
 async def main(targets: list[str]) -> None:

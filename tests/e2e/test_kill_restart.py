@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
@@ -16,10 +15,12 @@ from aiohttp import web
 
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith.v1 import webhooks_pb2_grpc as pb_grpc
-from tests.e2e.processes import free_port
-from tests.integration.conftest import Api
-from tests.integration.receiver import Received, Receiver, wait_until
-from tests.integration.sending.helpers import all_history, create, recipients, struct
+from tests.harness.history import all_history, create
+from tests.harness.network import free_port
+from tests.harness.polling import wait_until
+from tests.harness.protos import recipients, struct
+from tests.harness.receiver import Received, Receiver, StartReceiver
+from tests.harness.server import Api
 
 pytestmark = pytest.mark.slow
 
@@ -59,15 +60,13 @@ async def wait_serving(stub: pb_grpc.WebhookServiceStub, key: str) -> None:
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
+async def receiver(start_receiver: StartReceiver) -> Receiver:
     async def slow_ok(_: Received, __: int) -> web.Response:
         # Slow enough that many deliveries are in flight when the server dies.
         await asyncio.sleep(0.05)
         return web.Response(text="ok")
 
-    r = await Receiver(slow_ok).start()
-    yield r
-    await r.stop()
+    return await start_receiver(slow_ok)
 
 
 async def test_sigkill_mid_delivery_loses_no_message(
@@ -92,7 +91,7 @@ async def test_sigkill_mid_delivery_loses_no_message(
         stub = pb_grpc.WebhookServiceStub(channel)
         await wait_serving(stub, key)
         api = Api(stub, key)
-        webhook = await create(api, receiver.url, timeout=2.0, schedule=(0.1,) * 5)
+        webhook = await create(api, receiver.url(), timeout=2.0, schedule=(0.1,) * 5)
         ids: list[str] = []
         for batch in range(2):
             sent = await api.Send(

@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from tests.integration.conftest import Api, Running
+from tests.harness.server import Api, Running
 
 README = Path(__file__).parents[2] / "README.md"
 

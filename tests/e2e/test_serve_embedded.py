@@ -17,7 +17,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith.v1 import webhooks_pb2_grpc as pb_grpc
-from tests.e2e.processes import free_port
+from tests.harness.network import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -1,98 +1,16 @@
-"""A real Hooksmith gRPC server on port 0 over the test's own database."""
+"""Fixtures shared by the integration tests of the sender and of the message API."""
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from collections.abc import AsyncIterator
 
-import grpc
 import pytest
 
-from hooksmith.v1 import webhooks_pb2_grpc as pb_grpc
-from hooksmith_server import domain
-from hooksmith_server.app import Application
-from hooksmith_server.config import Settings
-from hooksmith_server.store.keys import KeyStore
-
-
-class Api:
-    """The service stub with one API key attached to every call: `await api.Create(req)`."""
-
-    def __init__(self, stub: pb_grpc.WebhookServiceStub, key: str) -> None:
-        self._stub = stub
-        self.key = key
-
-    def __getattr__(self, method: str) -> Callable[[Any], Awaitable[Any]]:
-        call = getattr(self._stub, method)
-
-        async def invoke(request: Any) -> Any:
-            return await call(request, metadata=(("authorization", f"Bearer {self.key}"),))
-
-        return invoke
-
-
-@dataclass
-class Running:
-    app: Application
-    channel: grpc.aio.Channel
-    stub: pb_grpc.WebhookServiceStub
-    database_url: str
-    _apis: dict[tuple[str, str], Api] = field(default_factory=dict)
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.app.port}"
-
-    async def api(self, workspace: str = "acme", scope: str = "console") -> Api:
-        """A client authenticated with a new key of `workspace` and `scope`."""
-        if (workspace, scope) not in self._apis:
-            assert self.app.database is not None
-            key = await KeyStore(self.app.database).create(workspace, domain.Scope(scope))
-            self._apis[(workspace, scope)] = Api(self.stub, key)
-        return self._apis[(workspace, scope)]
-
-
-def settings_for_tests(**overrides: Any) -> Settings:
-    """Settings for a server under test: port 0, loopback receivers allowed, quick polling."""
-    base: dict[str, Any] = {
-        "listen": "127.0.0.1:0",
-        "egress_allow": (ipaddress.ip_network("127.0.0.0/8"),),
-        "poll_interval": timedelta(milliseconds=200),
-        "lease_margin": timedelta(seconds=2),
-        "shutdown_grace": timedelta(seconds=2),
-    }
-    base.update(overrides)
-    return Settings(**base)
+from tests.harness.network import Listener, listening
 
 
 @pytest.fixture
-async def start_server(database_url: str) -> AsyncIterator[Callable[..., Awaitable[Running]]]:
-    """Start servers with custom settings; all are stopped after the test."""
-    started: list[Running] = []
-
-    async def start(**overrides: Any) -> Running:
-        app = Application(settings_for_tests(**overrides), database_url)
-        await app.start()
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.port}")
-        running = Running(app, channel, pb_grpc.WebhookServiceStub(channel), database_url)
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        await running.channel.close()
-        await running.app.stop()
-
-
-@pytest.fixture
-async def server(start_server: Callable[..., Awaitable[Running]]) -> Running:
-    return await start_server()
-
-
-@pytest.fixture
-async def api(server: Running) -> Api:
-    """A console-scope client of workspace `acme`."""
-    return await server.api()
+async def listener() -> AsyncIterator[Listener]:
+    """A TCP listener on 127.0.0.1 that counts connections and closes each at once."""
+    async with listening() as counter:
+        yield counter

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
-from hooksmith_server import errors
-from hooksmith_server.store.keys import Caller, KeyStore
+from hooksmith_server import domain, errors
 
 Metadata = Iterable[tuple[str, str | bytes]]
 
 
+class Keys(Protocol):
+    """Where API keys are looked up (the store's `KeyStore`)."""
+
+    async def authenticate(self, key: str) -> domain.Caller | None: ...
+
+
 class Authenticator:
-    def __init__(self, keys: KeyStore) -> None:
+    """Decides who is calling from the call's metadata."""
+
+    def __init__(self, keys: Keys) -> None:
         self._keys = keys
 
-    async def authenticate(self, metadata: Metadata | None) -> Caller:
+    async def authenticate(self, metadata: Metadata | None) -> domain.Caller:
         values = [v for k, v in (metadata or ()) if k.lower() == "authorization"]
         if not values:
             raise errors.Unauthenticated(

@@ -9,7 +9,6 @@ from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
 
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith_server import domain, errors
-from hooksmith_server.store.messages import AttemptRecord, MessageRecord
 
 _METHODS = {
     pb.HTTP_METHOD_UNSPECIFIED: domain.HttpMethod.POST,
@@ -186,7 +185,7 @@ def response_pb(value: domain.HttpResponse) -> pb.HttpResponse:
     )
 
 
-def attempt_pb(value: AttemptRecord) -> pb.Attempt:
+def attempt_pb(value: domain.AttemptRecord) -> pb.Attempt:
     out = pb.Attempt(
         number=value.number,
         trigger=TRIGGERS_PB[value.trigger],
@@ -202,7 +201,7 @@ def attempt_pb(value: AttemptRecord) -> pb.Attempt:
     return out
 
 
-def message_pb(value: MessageRecord) -> pb.Message:
+def message_pb(value: domain.MessageRecord) -> pb.Message:
     out = pb.Message(
         id=str(value.id),
         webhook_id=str(value.webhook_id),

@@ -13,19 +13,18 @@ from google.protobuf.message import Message
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith.v1 import webhooks_pb2_grpc as pb_grpc
 from hooksmith_server import domain, errors
-from hooksmith_server.api import checks, convert, status
+from hooksmith_server.api import convert, status, storable
 from hooksmith_server.api.auth import Authenticator
 from hooksmith_server.api.registration import Undecodable
-from hooksmith_server.messages import Messages
-from hooksmith_server.store.keys import Caller
-from hooksmith_server.webhooks import Webhooks
+from hooksmith_server.service.messages import Messages
+from hooksmith_server.service.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 
 Req = TypeVar("Req", bound=Message)
 Resp = TypeVar("Resp")
 Context = grpc.aio.ServicerContext[Any, Any]
-Impl = Callable[[Any, Caller, Req, Context], Awaitable[Resp]]
+Impl = Callable[[Any, domain.Caller, Req, Context], Awaitable[Resp]]
 Handler = Callable[[Any, Req | Undecodable, Context], Awaitable[Resp]]
 
 
@@ -49,7 +48,7 @@ def rpc(*scopes: domain.Scope) -> Callable[[Impl[Req, Resp]], Handler[Req, Resp]
                     raise errors.InvalidArgument(
                         f"the request could not be decoded: {request.reason}"
                     )
-                checks.check_request(request)
+                storable.check_request(request)
                 return await impl(self, caller, request, context)
             except errors.HooksmithError as e:
                 error: errors.HooksmithError = e
@@ -77,19 +76,21 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
 
     @rpc(CONSOLE)
     async def Create(
-        self, caller: Caller, request: pb.CreateRequest, context: Context
+        self, caller: domain.Caller, request: pb.CreateRequest, context: Context
     ) -> pb.CreateResponse:
         webhook = await self.webhooks.create(caller, convert.spec(request.spec))
         return pb.CreateResponse(webhook=convert.webhook_pb(webhook))
 
     @rpc(CONSOLE, JOURNEY)
-    async def Get(self, caller: Caller, request: pb.GetRequest, context: Context) -> pb.GetResponse:
+    async def Get(
+        self, caller: domain.Caller, request: pb.GetRequest, context: Context
+    ) -> pb.GetResponse:
         webhook = await self.webhooks.get(caller, request.id, request.version)
         return pb.GetResponse(webhook=convert.webhook_pb(webhook))
 
     @rpc(CONSOLE, JOURNEY)
     async def List(
-        self, caller: Caller, request: pb.ListRequest, context: Context
+        self, caller: domain.Caller, request: pb.ListRequest, context: Context
     ) -> pb.ListResponse:
         page, token = await self.webhooks.list(
             caller,
@@ -103,7 +104,7 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
 
     @rpc(CONSOLE)
     async def Update(
-        self, caller: Caller, request: pb.UpdateRequest, context: Context
+        self, caller: domain.Caller, request: pb.UpdateRequest, context: Context
     ) -> pb.UpdateResponse:
         webhook = await self.webhooks.update(
             caller,
@@ -116,14 +117,14 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
 
     @rpc(CONSOLE)
     async def Delete(
-        self, caller: Caller, request: pb.DeleteRequest, context: Context
+        self, caller: domain.Caller, request: pb.DeleteRequest, context: Context
     ) -> pb.DeleteResponse:
         webhook = await self.webhooks.delete(caller, request.id)
         return pb.DeleteResponse(webhook=convert.webhook_pb(webhook))
 
     @rpc(CONSOLE, JOURNEY)
     async def Render(
-        self, caller: Caller, request: pb.RenderRequest, context: Context
+        self, caller: domain.Caller, request: pb.RenderRequest, context: Context
     ) -> pb.RenderResponse:
         source = request.WhichOneof("source")
         preview = await self.webhooks.preview(
@@ -142,15 +143,14 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
 
     @rpc(CONSOLE)
     async def RotateSecret(
-        self, caller: Caller, request: pb.RotateSecretRequest, context: Context
+        self, caller: domain.Caller, request: pb.RotateSecretRequest, context: Context
     ) -> pb.RotateSecretResponse:
         webhook = await self.webhooks.rotate_secret(caller, request.id)
-        self.messages.secrets_rotated(webhook.id)
         return pb.RotateSecretResponse(webhook=convert.webhook_pb(webhook))
 
     @rpc(CONSOLE)
     async def SendTest(
-        self, caller: Caller, request: pb.SendTestRequest, context: Context
+        self, caller: domain.Caller, request: pb.SendTestRequest, context: Context
     ) -> pb.SendTestResponse:
         sent = await self.messages.send_test(
             caller,
@@ -162,7 +162,7 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
 
     @rpc(CONSOLE, JOURNEY)
     async def Send(
-        self, caller: Caller, request: pb.SendRequest, context: Context
+        self, caller: domain.Caller, request: pb.SendRequest, context: Context
     ) -> pb.SendResponse:
         message_ids = await self.messages.send(
             caller,
@@ -176,7 +176,7 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
 
     @rpc(CONSOLE)
     async def ListHistory(
-        self, caller: Caller, request: pb.ListHistoryRequest, context: Context
+        self, caller: domain.Caller, request: pb.ListHistoryRequest, context: Context
     ) -> pb.ListHistoryResponse:
         page, token = await self.messages.history(
             caller,
@@ -210,14 +210,14 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
 
     @rpc(CONSOLE)
     async def GetMessage(
-        self, caller: Caller, request: pb.GetMessageRequest, context: Context
+        self, caller: domain.Caller, request: pb.GetMessageRequest, context: Context
     ) -> pb.GetMessageResponse:
         message = await self.messages.get(caller, request.id)
         return pb.GetMessageResponse(message=convert.message_pb(message))
 
     @rpc(CONSOLE)
     async def Retry(
-        self, caller: Caller, request: pb.RetryRequest, context: Context
+        self, caller: domain.Caller, request: pb.RetryRequest, context: Context
     ) -> pb.RetryResponse:
         message = await self.messages.retry(caller, request.message_id)
         return pb.RetryResponse(message=convert.message_pb(message))

@@ -5,47 +5,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from hooksmith_server import domain, errors
-from hooksmith_server.delivery import http, masking, policy, signing
-from hooksmith_server.store.messages import Claim, Outcome
-from hooksmith_server.store.webhooks import WebhookStore
-from hooksmith_server.webhooks import Versions
+from hooksmith_server.delivery import masking, policy, ports, signing
+from hooksmith_server.delivery.sender import Exchange
 
 log = logging.getLogger(__name__)
-
-# Rotation must show up quickly in every process; within one process it is immediate.
-SECRETS_TTL = 2.0
 
 
 class Deliverer:
     """Makes attempts; safe to use from many tasks at once."""
 
-    def __init__(self, webhooks: WebhookStore, versions: Versions, sender: http.HttpSender) -> None:
-        self._webhooks = webhooks
+    def __init__(
+        self,
+        versions: ports.Versions,
+        secrets: signing.SigningSecrets,
+        sender: ports.Sender,
+    ) -> None:
         self._versions = versions
+        self._secrets = secrets
         self._sender = sender
-        self._secrets: dict[tuple[uuid.UUID, uuid.UUID], tuple[float, tuple[str, ...]]] = {}
 
-    def forget_secrets(self, webhook_id: uuid.UUID) -> None:
-        """Drop cached secrets of a webhook (after a rotation in this process)."""
-        for key in [k for k in self._secrets if k[1] == webhook_id]:
-            del self._secrets[key]
-
-    async def _secrets_of(self, claim: Claim) -> tuple[str, ...]:
-        key = (claim.workspace_id, claim.webhook_id)
-        cached = self._secrets.get(key)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < SECRETS_TTL:
-            return cached[1]
-        secrets = await self._webhooks.active_secrets(claim.workspace_id, claim.webhook_id)
-        self._secrets[key] = (now, secrets)
-        return secrets
-
-    async def attempt(self, claim: Claim) -> Outcome:
+    async def attempt(self, claim: domain.Claim) -> domain.Outcome:
         """One attempt, always ending in an outcome to record.
 
         Only `errors.Unavailable` escapes (the database is down): the lease then
@@ -57,14 +40,16 @@ class Deliverer:
         except (errors.Unavailable, asyncio.CancelledError):
             raise
         except Exception as e:
-            log.exception("attempt %d of message %s failed unexpectedly", claim.number, claim.id)
+            log.exception(
+                "attempt %d of message %s failed unexpectedly", claim.attempt_number, claim.id
+            )
             return _failed(
                 claim,
                 datetime.now(UTC),
                 f"internal error during the attempt ({type(e).__name__}: {e})",
             )
 
-    async def _attempt(self, claim: Claim) -> Outcome:
+    async def _attempt(self, claim: domain.Claim) -> domain.Outcome:
         compiled = await self._versions.load(
             claim.workspace_id, claim.webhook_id, claim.webhook_version
         )
@@ -76,7 +61,7 @@ class Deliverer:
             # The same input renders the same way next time: not retried.
             return _failed(claim, start, f"render failed: {e.message}")
         request = rendered.request
-        secrets = await self._secrets_of(claim)
+        secrets = await self._secrets.active(claim.workspace_id, claim.webhook_id)
         signed = signing.signed_headers(secrets, str(claim.id), int(time.time()), request.body)
         request = replace(request, headers=request.headers + signed)
         timeout = policy.timeout(spec.policy).total_seconds()
@@ -84,9 +69,9 @@ class Deliverer:
         return _decide(claim, spec.policy, sent)
 
 
-def _failed(claim: Claim, start: datetime, error: str) -> Outcome:
+def _failed(claim: domain.Claim, start: datetime, error: str) -> domain.Outcome:
     """An attempt that ended before any request went out; such a failure is never retried."""
-    return Outcome(
+    return domain.Outcome(
         claim=claim,
         start_time=start,
         duration=datetime.now(UTC) - start,
@@ -99,7 +84,7 @@ def _failed(claim: Claim, start: datetime, error: str) -> Outcome:
     )
 
 
-def _decide(claim: Claim, delivery: domain.DeliveryPolicy, sent: http.Outcome) -> Outcome:
+def _decide(claim: domain.Claim, delivery: domain.DeliveryPolicy, sent: Exchange) -> domain.Outcome:
     """The outcome to record for a request that went out, and the message's next state."""
     error = sent.error
     if error is None and sent.response is not None and not sent.succeeded:
@@ -118,7 +103,7 @@ def _decide(claim: Claim, delivery: domain.DeliveryPolicy, sent: http.Outcome) -
     response = sent.response
     if response is not None:
         response = replace(response, headers=masking.mask_headers(response.headers))
-    return Outcome(
+    return domain.Outcome(
         claim=claim,
         start_time=sent.start_time,
         duration=sent.duration,

@@ -13,14 +13,15 @@ for IP-literal hosts, so the sender checks those itself with `EgressGuard.check_
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 from collections.abc import Sequence
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from hooksmith_server.rendering import urls
+
+IPAddress = urls.IPAddress
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _V4 = ipaddress.IPv4Network
@@ -74,10 +75,6 @@ _COMPATIBLE = _V6("::/96")
 _NAT64 = _V6("64:ff9b::/96")
 _SIX_TO_FOUR = _V6("2002::/16")
 _TEREDO = _V6("2001::/32")
-
-# inet_aton reads decimal, octal (leading 0) and hex (0x) parts, 1 to 4 of them;
-# only a host made of those characters can be such a literal, never a DNS name.
-_NUMERIC_V4 = re.compile(r"[0-9a-fA-FxX.]+", re.ASCII)
 
 
 class EgressBlocked(Exception):
@@ -156,24 +153,6 @@ class EgressGuard:
     def __init__(self, allow: Sequence[IPNetwork] = ()) -> None:
         self._allow: tuple[IPNetwork, ...] = tuple(allow)
 
-    @property
-    def allow(self) -> tuple[IPNetwork, ...]:
-        """The networks exempt from the deny rules."""
-        return self._allow
-
-    @staticmethod
-    def parse_allow(text: str) -> tuple[IPNetwork, ...]:
-        """Parse a comma- or space-separated list of CIDRs such as `127.0.0.0/8, ::1/128`."""
-        networks: list[IPNetwork] = []
-        for part in re.split(r"[\s,]+", text.strip()):
-            if not part:
-                continue
-            try:
-                networks.append(ipaddress.ip_network(part, strict=False))
-            except ValueError as exc:
-                raise ValueError(f"invalid network in egress allow-list: {part!r}") from exc
-        return tuple(networks)
-
     def reason(self, ip: IPAddress) -> str | None:
         """Why `ip` is blocked, or None if it may be reached."""
         normal = _normalised(ip)
@@ -191,31 +170,6 @@ class EgressGuard:
         if (reason := self.reason(ip)) is not None:
             raise EgressBlocked(str(ip), reason)
 
-    @staticmethod
-    def literal_address(host: str) -> IPAddress | None:
-        """The address an IP-literal host means, in any spelling; None for a DNS name.
-
-        `2130706433`, `0x7f000001`, `0177.0.0.1`, `127.1` and `127.0.0.1.` all give
-        127.0.0.1; `[::1]` and `::1` give ::1. An IPv6 zone id is dropped here (the
-        guard refuses it in `check_host`).
-        """
-        if host.startswith("[") and host.endswith("]"):
-            host = host[1:-1]
-        if ":" in host:
-            try:
-                return _without_scope(ipaddress.IPv6Address(host))
-            except ValueError:
-                return None
-        # A fully qualified name may end in one dot; getaddrinfo ignores it.
-        if host.endswith("."):
-            host = host[:-1]
-        if not _NUMERIC_V4.fullmatch(host):
-            return None
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-
     def check_host(self, host: str) -> IPAddress | None:
         """Check an IP-literal host; return its address, or None for a DNS name.
 
@@ -223,7 +177,7 @@ class EgressGuard:
         looks like an IPv6 literal but is not one.
         """
         bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-        address = self.literal_address(bare)
+        address = urls.literal_address(bare)
         if address is None:
             if ":" in bare:
                 raise EgressBlocked(host, "not a valid IP address")

@@ -13,9 +13,12 @@ import binascii
 import hashlib
 import hmac
 import secrets as _secrets
+import time
+import uuid
 from collections.abc import Sequence
 
 from hooksmith_server import domain
+from hooksmith_server.delivery import ports
 
 SECRET_PREFIX = "whsec_"
 
@@ -61,3 +64,35 @@ def signed_headers(
         domain.Header("webhook-timestamp", str(timestamp)),
         domain.Header("webhook-signature", signature_header(secrets, msg_id, timestamp, body)),
     )
+
+
+# Rotation must show up quickly in every process; within one process it is immediate.
+SECRETS_TTL = 2.0
+
+
+class SigningSecrets:
+    """Secrets to sign with, per webhook; `forget` makes a rotation take effect at once.
+
+    One object per process, made by the composition root and shared by the deliverer
+    and the use case that rotates secrets.
+    """
+
+    def __init__(self, store: ports.SecretStore, *, ttl: float = SECRETS_TTL) -> None:
+        self._store = store
+        self._ttl = ttl
+        self._cache: dict[tuple[uuid.UUID, uuid.UUID], tuple[float, tuple[str, ...]]] = {}
+
+    async def active(self, workspace_id: uuid.UUID, webhook_id: uuid.UUID) -> tuple[str, ...]:
+        """The secrets to sign with now, newest first."""
+        key = (workspace_id, webhook_id)
+        cached = self._cache.get(key)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        secrets = await self._store.active_secrets(workspace_id, webhook_id)
+        self._cache[key] = (now, secrets)
+        return secrets
+
+    def forget(self, workspace_id: uuid.UUID, webhook_id: uuid.UUID) -> None:
+        """Drop the cached secrets of a webhook (after a rotation in this process)."""
+        self._cache.pop((workspace_id, webhook_id), None)

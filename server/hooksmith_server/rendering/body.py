@@ -17,12 +17,12 @@ from urllib.parse import urlencode
 
 from hooksmith_server import domain, errors
 from hooksmith_server.rendering import checks
-from hooksmith_server.rendering.environment import TemplateEnvironment
-from hooksmith_server.rendering.templates import (
+from hooksmith_server.rendering.language import (
     Budget,
     FieldTemplate,
-    compile_field,
-    has_template_syntax,
+    PlainText,
+    RenderContext,
+    TemplateLanguage,
 )
 
 _FIELD = "body"
@@ -54,11 +54,11 @@ class JsonBody:
 
     @property
     def templates(self) -> tuple[FieldTemplate, ...]:
-        return tuple(part for part in self.parts if isinstance(part, FieldTemplate))
+        return tuple(part for part in self.parts if not isinstance(part, str))
 
-    def render(self, parent: dict[str, Any], budget: Budget) -> str:
+    def render(self, context: RenderContext, budget: Budget) -> str:
         return "".join(
-            part if isinstance(part, str) else _ENCODER.encode(part.render(parent, budget))
+            part if isinstance(part, str) else _ENCODER.encode(part.render(context, budget))
             for part in self.parts
         )
 
@@ -74,8 +74,8 @@ class TextBody:
     def templates(self) -> tuple[FieldTemplate, ...]:
         return (self.template,)
 
-    def render(self, parent: dict[str, Any], budget: Budget) -> str:
-        return self.template.render(parent, budget)
+    def render(self, context: RenderContext, budget: Budget) -> str:
+        return self.template.render(context, budget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +89,8 @@ class FormBody:
     def templates(self) -> tuple[FieldTemplate, ...]:
         return tuple(value for _, value in self.fields)
 
-    def render(self, parent: dict[str, Any], budget: Budget) -> str:
-        fields = [(name, value.render(parent, budget)) for name, value in self.fields]
+    def render(self, context: RenderContext, budget: Budget) -> str:
+        fields = [(name, value.render(context, budget)) for name, value in self.fields]
         # urlencode would fail on a lone surrogate, so it is reported here, by field.
         for name, value in fields:
             problem = checks.unicode_problem(name) or checks.unicode_problem(value)
@@ -103,18 +103,18 @@ Body = JsonBody | TextBody | FormBody
 
 
 def compile_body(
-    environment: TemplateEnvironment, body_format: domain.BodyFormat, source: str, max_chars: int
+    language: TemplateLanguage, body_format: domain.BodyFormat, source: str, max_chars: int
 ) -> Body | None:
     """Compile a body source; None when there is no body to send."""
     problem = checks.source_size_problem(source, max_chars, "body")
     if problem is not None:
         raise errors.InvalidArgument.field(_FIELD, problem)
     if body_format is domain.BodyFormat.TEXT:
-        return TextBody(compile_field(environment, _FIELD, source)) if source else None
+        return TextBody(language.compile(_FIELD, source)) if source else None
     if not source.strip():
         return None
     document = _parse(source)
-    compiler = _Compiler(environment, source)
+    compiler = _Compiler(language, source)
     if body_format is domain.BodyFormat.FORM:
         body: Body = compiler.form(document)
     else:
@@ -175,10 +175,13 @@ def _with_leaves(node: Any, offsets: Iterator[int], depth: int) -> Any:
 class _Compiler:
     """Turns a parsed body into templates, collecting every problem before raising."""
 
-    def __init__(self, environment: TemplateEnvironment, source: str) -> None:
-        self._environment = environment
+    def __init__(self, language: TemplateLanguage, source: str) -> None:
+        self._language = language
         self._source = source
         self.violations: list[errors.FieldViolation] = []
+        # Where the last line count ended: leaves come in source order, so counting
+        # on from there reads the source once in all.
+        self._counted = (0, 1)
 
     def json(self, document: Any) -> JsonBody:
         parts: list[str | FieldTemplate] = []
@@ -207,7 +210,7 @@ class _Compiler:
     def _write(self, node: Any, parts: list[str | FieldTemplate], text: list[str]) -> None:
         if isinstance(node, _Leaf):
             leaf = self._leaf(node)
-            if leaf.template is None:
+            if leaf.plain:
                 text.append(_ENCODER.encode(leaf.source))
                 return
             if text:
@@ -235,18 +238,23 @@ class _Compiler:
             text.append(_ENCODER.encode(node))
 
     def _leaf(self, leaf: _Leaf) -> FieldTemplate:
-        if not has_template_syntax(leaf.text):
-            return _literal(leaf.text)
-        line = self._source.count("\n", 0, leaf.offset) + 1
         try:
-            return compile_field(self._environment, _FIELD, leaf.text, first_line=line)
+            return self._language.compile(_FIELD, leaf.text, first_line=self._line(leaf.offset))
         except errors.InvalidArgument as exc:
             self.violations.extend(exc.violations)
             return _literal(leaf.text)
+
+    def _line(self, offset: int) -> int:
+        counted, line = self._counted
+        if offset < counted:
+            counted, line = 0, 1
+        line += self._source.count("\n", counted, offset)
+        self._counted = (offset, line)
+        return line
 
     def _problem(self, description: str) -> None:
         self.violations.append(errors.FieldViolation(_FIELD, description))
 
 
 def _literal(text: str) -> FieldTemplate:
-    return FieldTemplate(_FIELD, text, frozenset(), None)
+    return PlainText(_FIELD, text)

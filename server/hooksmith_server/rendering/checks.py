@@ -75,13 +75,13 @@ def _shown(character: str) -> str:
     return "space" if character == " " else repr(character)[1:-1]
 
 
-def control_character_problem(value: str) -> str | None:
+def control_character_problem(value: str, *, rendered: bool) -> str | None:
     found = _HEADER_CONTROL.search(value)
     if found is None:
         return None
+    what = "rendered value" if rendered else "value"
     return (
-        "rendered value contains a control character "
-        f"({_shown(found.group())} at position {found.start()})"
+        f"{what} contains a control character ({_shown(found.group())} at position {found.start()})"
     )
 
 

@@ -48,27 +48,36 @@ def wire_url(url: str) -> yarl.URL:
     return parsed
 
 
-def is_ip_literal(host: str) -> bool:
-    """Whether the sender reads `host` as an IP address rather than a name to resolve.
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-    The reading of `EgressGuard.literal_address` (delivery/egress.py), which the sender
-    applies before it connects: IPv6 (brackets and zone id allowed), or any spelling
-    inet_aton accepts, such as `2130706433`, `0x7f000001`, `0177.0.0.1`, `127.1`, with
-    one trailing dot allowed.
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address an IP-literal host means, in any spelling; None for a DNS name.
+
+    This is the one reading of a host used everywhere: rendering uses it to check
+    a URL, the sender to decide what it connects to. `2130706433`, `0x7f000001`,
+    `0177.0.0.1`, `127.1` and `127.0.0.1.` all give 127.0.0.1 (any spelling
+    inet_aton accepts, with one trailing dot); `[::1]` and `::1` give ::1. An IPv6
+    zone id is dropped here (the egress guard refuses it).
     """
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     if ":" in host:
         try:
-            ipaddress.IPv6Address(host)
+            address = ipaddress.IPv6Address(host)
         except ValueError:
-            return False
-        return True
+            return None
+        return ipaddress.IPv6Address(int(address)) if address.scope_id is not None else address
+    # A fully qualified name may end in one dot; getaddrinfo ignores it.
     host = host.removesuffix(".")
     if not _NUMERIC_V4.fullmatch(host):
-        return False
+        return None
     try:
-        socket.inet_aton(host)
+        return ipaddress.IPv4Address(socket.inet_aton(host))
     except OSError:
-        return False
-    return True
+        return None
+
+
+def is_ip_literal(host: str) -> bool:
+    """Whether the sender reads `host` as an IP address rather than a name to resolve."""
+    return literal_address(host) is not None

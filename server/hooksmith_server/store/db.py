@@ -44,8 +44,9 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 class Database:
     """A pool of connections to one PostgreSQL database."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self.pool = pool
+        self._dsn = dsn
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> Database:
@@ -55,7 +56,7 @@ class Database:
             )
         except _UNAVAILABLE as e:
             raise errors.Unavailable(f"cannot connect to PostgreSQL: {e}") from e
-        return cls(pool)
+        return cls(pool, dsn)
 
     async def close(self) -> None:
         await self.pool.close()
@@ -72,6 +73,10 @@ class Database:
             # A value PostgreSQL cannot hold (the API checks the known cases first).
             log.warning("value refused by the database: %s", e)
             raise errors.InvalidArgument(f"a value cannot be stored: {e}") from e
+
+    async def connect_once(self) -> asyncpg.Connection:
+        """A connection of its own, outside the pool (LISTEN); the caller closes it."""
+        return await connect_once(self._dsn)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

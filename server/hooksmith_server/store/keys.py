@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
-from dataclasses import dataclass
 
 from hooksmith_server import domain, ids
 from hooksmith_server.store.db import Database
 from hooksmith_server.store.queries import Queries
 
 KEY_PREFIX = "hks_"
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: decided by the API key, never by the request body."""
-
-    workspace_id: uuid.UUID
-    workspace: str
-    scope: domain.Scope
 
 
 def hash_key(key: str) -> bytes:
@@ -42,12 +31,12 @@ class KeyStore:
             )
         return key
 
-    async def authenticate(self, key: str) -> Caller | None:
+    async def authenticate(self, key: str) -> domain.Caller | None:
         async with self._db.connection() as conn:
             row = await conn.fetchrow(self._q.find_key, hash_key(key))
         if row is None:
             return None
-        return Caller(row["workspace_id"], row["workspace_name"], domain.Scope(row["scope"]))
+        return domain.Caller(row["workspace_id"], row["workspace_name"], domain.Scope(row["scope"]))
 
     async def any_keys(self) -> bool:
         async with self._db.connection() as conn:

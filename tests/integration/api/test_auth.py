@@ -5,18 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import grpc
-from google.protobuf import struct_pb2
 
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith_server.delivery.masking import mask_value
-from tests.integration.conftest import Running
-from tests.integration.grpc_errors import expect_error
-
-
-def struct(**values: object) -> struct_pb2.Struct:
-    s = struct_pb2.Struct()
-    s.update(values)
-    return s
+from tests.harness.grpc_errors import expect_error
+from tests.harness.protos import struct
+from tests.harness.server import Running
 
 
 def spec() -> pb.WebhookSpec:

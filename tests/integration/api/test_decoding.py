@@ -8,8 +8,8 @@ import grpc
 from google.protobuf import struct_pb2
 
 from hooksmith.v1 import webhooks_pb2 as pb
-from tests.integration.conftest import Running
-from tests.integration.grpc_errors import expect_error
+from tests.harness.grpc_errors import expect_error
+from tests.harness.server import Running
 
 # protobuf decodes messages at most 100 levels deep; each Struct level is two.
 DEPTH = 60

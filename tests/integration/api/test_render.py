@@ -9,15 +9,9 @@ import pytest
 from google.protobuf import struct_pb2
 
 from hooksmith.v1 import webhooks_pb2 as pb
-from tests.integration.conftest import Api
-from tests.integration.grpc_errors import expect_error, expect_invalid, violations
-
-
-def struct(**values: object) -> struct_pb2.Struct:
-    s = struct_pb2.Struct()
-    s.update(values)
-    return s
-
+from tests.harness.grpc_errors import expect_error, expect_invalid, violations
+from tests.harness.protos import struct
+from tests.harness.server import Api
 
 SMS = pb.WebhookSpec(
     name="SMS provider",

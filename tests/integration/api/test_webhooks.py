@@ -11,8 +11,8 @@ import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
 from hooksmith.v1 import webhooks_pb2 as pb
-from tests.integration.conftest import Api
-from tests.integration.grpc_errors import expect_error, expect_invalid
+from tests.harness.grpc_errors import expect_error, expect_invalid
+from tests.harness.server import Api
 
 SMS_BODY = '{"to": "{{ tags.phone_number }}", "text": "{{ text }}"}'
 

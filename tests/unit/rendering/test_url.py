@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 import pytest
 
 from hooksmith_server import domain, errors
-from hooksmith_server.delivery import egress
 from hooksmith_server.rendering import Limits, Renderer, urls
 
 from .support import compile_spec, render, violations
@@ -261,30 +261,34 @@ def test_urls_the_sender_can_reach_are_accepted(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "host",
+    ("host", "address"),
     [
-        "2130706433",
-        "0x7f000001",
-        "0177.0.0.1",
-        "127.1",
-        "127.0.0.1.",
-        "1.2.3.4",
-        "256.256.256.256",
-        "1.2.3.4.5",
-        "09.1.1.1",
-        "0x",
-        "cafe",
-        "dead.beef",
-        "example.com",
-        "::1",
-        "[::1]",
-        "fe80::1%eth0",
-        "[::1",
-        "1:2",
+        ("2130706433", "127.0.0.1"),
+        ("0x7f000001", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("127.1", "127.0.0.1"),
+        ("127.0.0.1.", "127.0.0.1"),
+        ("1.2.3.4", "1.2.3.4"),
+        ("256.256.256.256", None),
+        ("1.2.3.4.5", None),
+        ("09.1.1.1", None),
+        ("0x", None),
+        ("cafe", None),
+        ("dead.beef", None),
+        ("example.com", None),
+        ("::1", "::1"),
+        ("[::1]", "::1"),
+        ("fe80::1%eth0", "fe80::1"),
+        ("[::1", None),
+        ("1:2", None),
     ],
 )
-def test_ip_literals_are_read_as_the_egress_guard_reads_them(host: str) -> None:
-    assert urls.is_ip_literal(host) == (egress.EgressGuard.literal_address(host) is not None)
+def test_ip_literals_are_read_as_the_sender_connects_to_them(
+    host: str, address: str | None
+) -> None:
+    expected = ipaddress.ip_address(address) if address is not None else None
+    assert urls.literal_address(host) == expected
+    assert urls.is_ip_literal(host) is (expected is not None)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,124 @@
+"""The dispatcher: claims due messages and attempts them, a bounded number at a time.
+
+Correctness lives in the database, not here: a claim is a committed lease, and
+anything this process loses by dying is claimed again when its lease expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+from hooksmith_server import domain, errors
+from hooksmith_server.delivery import policy, ports
+from hooksmith_server.delivery.deliverer import Deliverer
+from hooksmith_server.delivery.recorder import Recorder
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 200
+
+
+class Dispatcher:
+    """Claims due messages and attempts them, at most `concurrency` at a time."""
+
+    def __init__(
+        self,
+        queue: ports.Queue,
+        deliverer: Deliverer,
+        recorder: Recorder,
+        *,
+        concurrency: int,
+        poll_interval: timedelta,
+        lease_margin: timedelta,
+    ) -> None:
+        self._queue = queue
+        self._deliverer = deliverer
+        self._recorder = recorder
+        self._concurrency = concurrency
+        self._poll = poll_interval.total_seconds()
+        self._margin = lease_margin
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    async def run(self) -> None:
+        subscription = await self._subscribe()
+        try:
+            while not self._stopping:
+                free = self._concurrency - len(self._inflight)
+                if free <= 0:
+                    await self._wait(self._poll)
+                    continue
+                try:
+                    claims = await self._queue.claim(
+                        min(free, CLAIM_BATCH), self._margin, policy.DEFAULT_TIMEOUT
+                    )
+                except errors.Unavailable as e:
+                    log.warning("claiming failed (%s); retrying", e)
+                    await self._wait(self._poll)
+                    continue
+                for claim in claims:
+                    task = asyncio.create_task(self._deliver(claim))
+                    self._inflight.add(task)
+                    task.add_done_callback(self._done)
+                if len(claims) < min(free, CLAIM_BATCH):
+                    await self._wait(await self._idle_wait())
+                    if subscription is None or subscription.closed:
+                        subscription = await self._subscribe()
+        finally:
+            if subscription is not None:
+                await subscription.close()
+
+    async def _idle_wait(self) -> float:
+        """Until the next message is due, at most one poll interval."""
+        try:
+            failed = await self._queue.give_up()
+            if failed:
+                log.warning("failed %d interrupted message(s) instead of attempting again", failed)
+            due = await self._queue.next_due()
+        except errors.Unavailable:
+            return self._poll
+        if due is None:
+            return self._poll
+        return max(0.0, min(self._poll, (due - datetime.now(UTC)).total_seconds()))
+
+    async def _wait(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._wake.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery task failed", exc_info=task.exception())
+
+    async def _deliver(self, claim: domain.Claim) -> None:
+        try:
+            outcome = await self._deliverer.attempt(claim)
+        except errors.Unavailable as e:
+            # The lease expires and the message is attempted again.
+            log.warning("attempt %d of message %s not made: %s", claim.attempt_number, claim.id, e)
+            return
+        await self._recorder.submit(outcome)
+
+    async def _subscribe(self) -> ports.Subscription | None:
+        try:
+            return await self._queue.listen(self._wake.set)
+        except errors.Unavailable as e:
+            log.warning("LISTEN failed (%s); polling every %.1f s", e, self._poll)
+            return None
+
+    async def stop(self, grace: float) -> None:
+        """Stop claiming; give in-flight attempts `grace` seconds, then cancel them."""
+        self._stopping = True
+        self._wake.set()
+        if self._inflight:
+            _, pending = await asyncio.wait(set(self._inflight), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)

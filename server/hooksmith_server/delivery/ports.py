@@ -1,0 +1,67 @@
+"""What delivery needs from the rest of the server, as protocols.
+
+The composition root hands in the implementations (the store's queue, the version
+cache, the aiohttp sender); tests may hand in real alternatives of their own.
+Nothing here knows about the database driver.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from hooksmith_server import domain, rendering
+from hooksmith_server.delivery.sender import Exchange
+
+
+class Subscription(Protocol):
+    """A live wake-up feed; `closed` once it broke and must be opened again."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class Queue(Protocol):
+    """Where due messages are claimed and outcomes are written.
+
+    Every method raises `errors.Unavailable` when the database cannot be reached.
+    """
+
+    async def claim(
+        self, limit: int, margin: timedelta, default_timeout: timedelta
+    ) -> list[domain.Claim]: ...
+
+    async def record(self, outcomes: Sequence[domain.Outcome]) -> None: ...
+
+    async def give_up(self) -> int: ...
+
+    async def next_due(self) -> datetime | None: ...
+
+    async def listen(self, wake: Callable[[], None]) -> Subscription: ...
+
+
+class Sender(Protocol):
+    """Makes one HTTP attempt; never raises except for cancellation."""
+
+    # The timeout is part of the attempt's result, not a deadline around the call.
+    async def send(self, request: domain.HttpRequest, *, timeout: float) -> Exchange: ...  # noqa: ASYNC109
+
+
+class Versions(Protocol):
+    """The compiled templates of saved webhook versions."""
+
+    async def load(
+        self, workspace_id: uuid.UUID, webhook_id: uuid.UUID, version: int
+    ) -> rendering.CompiledWebhook: ...
+
+
+class SecretStore(Protocol):
+    """Where a webhook's current signing secrets are kept."""
+
+    async def active_secrets(
+        self, workspace_id: uuid.UUID, webhook_id: uuid.UUID
+    ) -> tuple[str, ...]: ...

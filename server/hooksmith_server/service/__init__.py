@@ -1,0 +1,1 @@
+"""Use cases: what each RPC does, over the store, rendering and delivery."""

@@ -1,0 +1,188 @@
+"""Sending and history: the use cases behind Send, SendTest, ListHistory, GetMessage, Retry."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from hooksmith_server import domain, errors, ids, pagination, rendering
+from hooksmith_server.delivery import policy
+from hooksmith_server.delivery.deliverer import Deliverer
+from hooksmith_server.service.versions import Versions
+from hooksmith_server.store.catalog import WebhookStore
+from hooksmith_server.store.history import HistoryStore
+from hooksmith_server.store.queue import QueueStore
+
+MAX_SEND_RECIPIENTS = 1_000
+MAX_TEST_RECIPIENTS = 20
+MAX_LABELS = 20
+MAX_LABEL_KEY_CHARS = 64
+MAX_LABEL_VALUE_CHARS = 256
+MAX_IDEMPOTENCY_KEY_CHARS = 256
+MAX_USER_ID_CHARS = 256
+
+
+def check_recipients(recipients: Sequence[domain.Recipient], limit: int) -> None:
+    if not recipients:
+        raise errors.InvalidArgument.field("recipients", "at least one recipient is required")
+    if len(recipients) > limit:
+        raise errors.InvalidArgument.field(
+            "recipients", f"at most {limit:,} recipients per call, got {len(recipients):,}"
+        )
+    for i, r in enumerate(recipients):
+        if len(r.user_id) > MAX_USER_ID_CHARS:
+            raise errors.InvalidArgument.field(
+                f"recipients[{i}].user_id", f"must be at most {MAX_USER_ID_CHARS} characters"
+            )
+
+
+def check_labels(labels: Mapping[str, str], field: str = "labels") -> None:
+    if len(labels) > MAX_LABELS:
+        raise errors.InvalidArgument.field(field, f"at most {MAX_LABELS} labels")
+    for key, value in labels.items():
+        if not key or len(key) > MAX_LABEL_KEY_CHARS:
+            raise errors.InvalidArgument.field(
+                f"{field}[{key!r}]", f"keys must be 1 to {MAX_LABEL_KEY_CHARS} characters"
+            )
+        if len(value) > MAX_LABEL_VALUE_CHARS:
+            raise errors.InvalidArgument.field(
+                f"{field}[{key!r}]", f"values must be at most {MAX_LABEL_VALUE_CHARS} characters"
+            )
+
+
+class Messages:
+    """The message use cases behind Send, SendTest, ListHistory, GetMessage and Retry."""
+
+    def __init__(
+        self,
+        webhooks: WebhookStore,
+        versions: Versions,
+        queue: QueueStore,
+        history: HistoryStore,
+        deliverer: Deliverer,
+        *,
+        lease_margin: timedelta,
+    ) -> None:
+        self._webhooks = webhooks
+        self._versions = versions
+        self._queue = queue
+        self._history = history
+        self._deliverer = deliverer
+        self._lease_margin = lease_margin
+
+    async def _sendable(
+        self, caller: domain.Caller, webhook_id: str, data: Mapping[str, Any]
+    ) -> tuple[domain.Webhook, rendering.CompiledWebhook]:
+        webhook = await self._webhooks.get(caller.workspace_id, ids.parse(webhook_id, "webhook_id"))
+        if webhook.state == domain.WebhookState.ARCHIVED:
+            raise errors.FailedPrecondition(f"webhook {webhook.id} is archived and cannot be sent")
+        compiled = self._versions.compiled(caller.workspace_id, webhook)
+        compiled.check_data(data)
+        return webhook, compiled
+
+    async def send(
+        self,
+        caller: domain.Caller,
+        webhook_id: str,
+        recipients: Sequence[domain.Recipient],
+        data: Mapping[str, Any],
+        *,
+        idempotency_key: str,
+        labels: Mapping[str, str],
+    ) -> list[uuid.UUID]:
+        """Store one message per recipient; returns once they are committed."""
+        check_recipients(recipients, MAX_SEND_RECIPIENTS)
+        check_labels(labels)
+        if len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS:
+            raise errors.InvalidArgument.field(
+                "idempotency_key", f"must be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters"
+            )
+        webhook, _ = await self._sendable(caller, webhook_id, data)
+        new = [domain.NewMessage(ids.new(), r) for r in recipients]
+        return await self._queue.insert_live(
+            caller.workspace_id, webhook, new, data, labels, idempotency_key or None
+        )
+
+    async def send_test(
+        self,
+        caller: domain.Caller,
+        webhook_id: str,
+        recipients: Sequence[domain.Recipient],
+        data: Mapping[str, Any],
+    ) -> list[domain.MessageRecord]:
+        """Attempt now, once per recipient; returns the recorded messages."""
+        check_recipients(recipients, MAX_TEST_RECIPIENTS)
+        webhook, compiled = await self._sendable(caller, webhook_id, data)
+        new = [domain.NewMessage(ids.new(), r) for r in recipients]
+        lease = policy.timeout(compiled.spec.policy) + self._lease_margin
+        await self._queue.insert_test(caller.workspace_id, webhook, new, data, lease)
+        claims = [
+            domain.Claim(
+                workspace_id=caller.workspace_id,
+                id=m.id,
+                webhook_id=uuid.UUID(webhook.id),
+                webhook_version=webhook.version,
+                kind=domain.MessageKind.TEST,
+                recipient=m.recipient,
+                data=data,
+                attempt_number=1,
+                failures=0,
+                manual=False,
+            )
+            for m in new
+        ]
+        outcomes = await asyncio.gather(*(self._deliverer.attempt(c) for c in claims))
+        await self._queue.record(outcomes)
+        return await self._history.get(caller.workspace_id, [m.id for m in new])
+
+    async def get(self, caller: domain.Caller, message_id: str) -> domain.MessageRecord:
+        mid = ids.parse(message_id, "id")
+        found = await self._history.get(caller.workspace_id, [mid])
+        if not found:
+            raise errors.NotFound(f"message {mid} not found")
+        return found[0]
+
+    async def retry(self, caller: domain.Caller, message_id: str) -> domain.MessageRecord:
+        mid = ids.parse(message_id, "message_id")
+        if not await self._queue.requeue(caller.workspace_id, mid):
+            if not await self._history.exists(caller.workspace_id, mid):
+                raise errors.NotFound(f"message {mid} not found")
+            raise errors.FailedPrecondition(
+                f"message {mid} is still pending; Retry applies to finished messages"
+            )
+        return (await self._history.get(caller.workspace_id, [mid]))[0]
+
+    async def history(
+        self,
+        caller: domain.Caller,
+        *,
+        webhook_id: str,
+        statuses: Sequence[domain.MessageStatus],
+        kind: domain.MessageKind | None,
+        user_id: str,
+        start_time: datetime | None,
+        end_time: datetime | None,
+        labels: Mapping[str, str],
+        page_size: int,
+        page_token: str,
+    ) -> tuple[list[domain.MessageRecord], str]:
+        check_labels(labels)
+        where = domain.HistoryFilter(
+            webhook_id=ids.parse(webhook_id, "webhook_id") if webhook_id else None,
+            statuses=tuple(statuses),
+            kind=kind,
+            user_id=user_id or None,
+            start_time=start_time,
+            end_time=end_time,
+            labels=labels,
+        )
+        page, nxt = await self._history.list(
+            caller.workspace_id,
+            where,
+            limit=pagination.page_size(page_size),
+            after=pagination.decode(page_token),
+        )
+        return page, pagination.encode(nxt)

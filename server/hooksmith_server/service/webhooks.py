@@ -1,0 +1,231 @@
+"""Webhooks: validating specs, versions, data fields and rendering previews."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from hooksmith_server import domain, errors, ids, pagination, rendering
+from hooksmith_server.delivery import masking, signing
+from hooksmith_server.service.versions import Versions
+from hooksmith_server.store.catalog import WebhookStore
+
+MAX_NAME_CHARS = 200
+MAX_DESCRIPTION_CHARS = 4_000
+MAX_TIMEOUT = timedelta(seconds=60)
+MAX_RETRIES = 25
+MAX_RETRY_DELAY = timedelta(days=7)
+SECRET_ROTATION_GRACE = timedelta(hours=24)
+MAX_VERSION = 2**31 - 1
+"""The largest version number a webhook can have (PostgreSQL `integer`)."""
+
+# Update mask paths and the spec attribute each replaces.
+_MASK_PATHS = {
+    "name": "name",
+    "description": "description",
+    "method": "method",
+    "url": "url",
+    "headers": "headers",
+    "body_format": "body_format",
+    "body": "body",
+    "policy": "policy",
+    "policy.timeout": "policy.timeout",
+    "policy.retry_schedule": "policy.retry_schedule",
+}
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What Render returns."""
+
+    request: domain.HttpRequest
+    missing_variables: tuple[str, ...]
+    data_fields: tuple[str, ...]
+
+
+def validate_spec(spec: domain.WebhookSpec) -> None:
+    """Checks of the fields that are not templates; template fields are the renderer's."""
+    bad: list[errors.FieldViolation] = []
+    if not spec.name.strip():
+        bad.append(errors.FieldViolation("name", "is required"))
+    elif len(spec.name) > MAX_NAME_CHARS:
+        bad.append(errors.FieldViolation("name", f"must be at most {MAX_NAME_CHARS} characters"))
+    if len(spec.description) > MAX_DESCRIPTION_CHARS:
+        bad.append(
+            errors.FieldViolation(
+                "description", f"must be at most {MAX_DESCRIPTION_CHARS} characters"
+            )
+        )
+    timeout = spec.policy.timeout
+    if timeout is not None and not (timedelta(0) < timeout <= MAX_TIMEOUT):
+        bad.append(
+            errors.FieldViolation("policy.timeout", "must be more than 0 s and at most 60 s")
+        )
+    schedule = spec.policy.retry_schedule
+    if len(schedule) > MAX_RETRIES:
+        bad.append(
+            errors.FieldViolation(
+                "policy.retry_schedule", f"at most {MAX_RETRIES} retries, got {len(schedule)}"
+            )
+        )
+    for i, delay in enumerate(schedule):
+        if not (timedelta(0) <= delay <= MAX_RETRY_DELAY):
+            bad.append(
+                errors.FieldViolation(f"policy.retry_schedule[{i}]", "must be between 0 and 7 days")
+            )
+    if bad:
+        raise errors.InvalidArgument(violations=bad)
+
+
+def apply_mask(
+    current: domain.WebhookSpec, new: domain.WebhookSpec, paths: Sequence[str]
+) -> domain.WebhookSpec:
+    """`current` with the fields named by `paths` taken from `new` (all when empty)."""
+    if not paths:
+        return new
+    spec = current
+    for path in paths:
+        target = _MASK_PATHS.get(path)
+        if target is None:
+            raise errors.InvalidArgument.field(
+                "update_mask", f"unknown field {path!r}; known: {', '.join(_MASK_PATHS)}"
+            )
+        if target.startswith("policy."):
+            attr = target.removeprefix("policy.")
+            policy = replace(spec.policy, **{attr: getattr(new.policy, attr)})
+            spec = replace(spec, policy=policy)
+        else:
+            spec = replace(spec, **{target: getattr(new, target)})
+    return spec
+
+
+class Webhooks:
+    """The webhook use cases behind Create, Get, List, Update, Delete and Render."""
+
+    def __init__(
+        self,
+        store: WebhookStore,
+        renderer: rendering.Renderer,
+        versions: Versions,
+        secrets: signing.SigningSecrets,
+    ) -> None:
+        self._store = store
+        self._renderer = renderer
+        self._versions = versions
+        self._secrets = secrets
+
+    def validated(self, spec: domain.WebhookSpec, field: str) -> rendering.CompiledWebhook:
+        """Validate and compile `spec`; violations are reported below `field`."""
+        try:
+            validate_spec(spec)
+            return self._renderer.compile(spec)
+        except errors.InvalidArgument as e:
+            raise e.under(field) from None
+
+    async def create(self, caller: domain.Caller, spec: domain.WebhookSpec) -> domain.Webhook:
+        compiled = self.validated(spec, "spec")
+        return await self._store.create(
+            caller.workspace_id, spec, compiled.data_fields, signing.new_secret()
+        )
+
+    async def get(self, caller: domain.Caller, webhook_id: str, version: int = 0) -> domain.Webhook:
+        """One version (the latest for 0), as `caller` may see it."""
+        return as_seen_by(caller, await self._load(caller, webhook_id, version))
+
+    async def _load(self, caller: domain.Caller, webhook_id: str, version: int) -> domain.Webhook:
+        _check_version("version", version)
+        return await self._store.get(caller.workspace_id, _id(webhook_id), version)
+
+    async def list(
+        self, caller: domain.Caller, *, page_size: int, page_token: str, show_archived: bool
+    ) -> tuple[list[domain.Webhook], str]:
+        """A page of latest versions, as `caller` may see them, and the next page's token."""
+        limit = pagination.page_size(page_size)
+        after = pagination.decode(page_token)
+        page, next_position = await self._store.list(
+            caller.workspace_id, limit=limit, after=after, show_archived=show_archived
+        )
+        return [as_seen_by(caller, webhook) for webhook in page], pagination.encode(next_position)
+
+    async def update(
+        self,
+        caller: domain.Caller,
+        webhook_id: str,
+        spec: domain.WebhookSpec,
+        mask: Sequence[str],
+        expected_version: int,
+    ) -> domain.Webhook:
+        _check_version("expected_version", expected_version)
+        # An unknown mask path is reported before any lookup.
+        apply_mask(spec, spec, mask)
+
+        def edit(current: domain.WebhookSpec) -> tuple[domain.WebhookSpec, tuple[str, ...]]:
+            merged = apply_mask(current, spec, mask)
+            return merged, self.validated(merged, "spec").data_fields
+
+        return await self._store.update(
+            caller.workspace_id, _id(webhook_id), expected_version, edit
+        )
+
+    async def delete(self, caller: domain.Caller, webhook_id: str) -> domain.Webhook:
+        return await self._store.archive(caller.workspace_id, _id(webhook_id))
+
+    async def rotate_secret(self, caller: domain.Caller, webhook_id: str) -> domain.Webhook:
+        """A new current secret; the previous ones keep signing for the grace period."""
+        webhook_uuid = _id(webhook_id)
+        webhook = await self._store.rotate_secret(
+            caller.workspace_id, webhook_uuid, signing.new_secret(), SECRET_ROTATION_GRACE
+        )
+        # Sign with the new secret from now on in this process; others see it within the TTL.
+        self._secrets.forget(caller.workspace_id, webhook_uuid)
+        return webhook
+
+    async def preview(
+        self,
+        caller: domain.Caller,
+        *,
+        webhook_id: str | None,
+        draft: domain.WebhookSpec | None,
+        version: int,
+        recipient: domain.Recipient,
+        data: Mapping[str, Any],
+    ) -> Preview:
+        """Render without sending; missing data fields are listed, not refused."""
+        if draft is not None:
+            compiled = self.validated(draft, "draft")
+        elif webhook_id:
+            webhook = await self._load(caller, webhook_id, version)
+            compiled = self._versions.compiled(caller.workspace_id, webhook)
+        else:
+            raise errors.InvalidArgument.field("source", "set webhook_id or draft")
+        rendered = compiled.render(recipient, data, require_data=False)
+        request = rendered.request
+        if caller.scope is not domain.Scope.CONSOLE:
+            # Otherwise a preview would hand out the values Get masks.
+            request = replace(request, headers=masking.mask_headers(request.headers))
+        return Preview(request, rendered.missing_variables, compiled.data_fields)
+
+
+def as_seen_by(caller: domain.Caller, webhook: domain.Webhook) -> domain.Webhook:
+    """`webhook` for `caller`: a journey key sends and previews, so it gets no credentials.
+
+    Its signing secret is left out and the values of secret (and always-sensitive)
+    headers are masked as history masks them; a console key sees everything.
+    """
+    if caller.scope is domain.Scope.CONSOLE:
+        return webhook
+    spec = replace(webhook.spec, headers=masking.mask_headers(webhook.spec.headers))
+    return replace(webhook, spec=spec, signing_secret="")
+
+
+def _check_version(field: str, version: int) -> None:
+    # Versions are PostgreSQL `integer`s; a larger number could never match.
+    if not (0 <= version <= MAX_VERSION):
+        raise errors.InvalidArgument.field(field, f"must be between 0 and {MAX_VERSION:,}")
+
+
+def _id(text: str) -> uuid.UUID:
+    return ids.parse(text, "id")

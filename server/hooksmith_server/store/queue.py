@@ -1,0 +1,275 @@
+"""The queue: storing new messages, claiming due ones under a lease, writing outcomes.
+
+A claim is committed before any HTTP request, so no row lock is held while a
+receiver answers; a worker that dies loses nothing, since its lease expires and
+the message is claimed again. Workers are woken by NOTIFY on `QUEUE_CHANNEL`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from hooksmith_server import domain, errors
+from hooksmith_server.store import codec
+from hooksmith_server.store.db import Database
+from hooksmith_server.store.queries import Queries
+
+log = logging.getLogger(__name__)
+
+QUEUE_CHANNEL = "hooksmith_queue"
+"""The NOTIFY channel: a message became due (see the `notify` query)."""
+MAX_INTERRUPTED = 3
+"""Attempts that may end without an outcome before a message is failed."""
+INTERRUPTED_TEST = (
+    "interrupted: the test send stopped before its outcome was recorded; "
+    "it is not sent again (use Retry to resend)"
+)
+GAVE_UP = (
+    f"gave up: {MAX_INTERRUPTED + 1} attempts in a row ended without a recorded outcome "
+    "(the worker stopped or crashed each time)"
+)
+
+
+class _Vanished(Exception):
+    """A row read back in the same call was gone."""
+
+
+def recipient_json(recipient: domain.Recipient) -> dict[str, Any]:
+    return {
+        "user_id": recipient.user_id,
+        "tags": dict(recipient.tags),
+        "entry_event": dict(recipient.entry_event),
+    }
+
+
+def _recipient(data: Mapping[str, Any]) -> domain.Recipient:
+    return domain.Recipient(data["user_id"], data.get("tags", {}), data.get("entry_event", {}))
+
+
+def _new_rows(messages: Sequence[domain.NewMessage]) -> list[dict[str, Any]]:
+    return [
+        {"id": str(m.id), "user_id": m.recipient.user_id, "recipient": recipient_json(m.recipient)}
+        for m in messages
+    ]
+
+
+def _claim(row: Any) -> domain.Claim:
+    return domain.Claim(
+        workspace_id=row["workspace_id"],
+        id=row["id"],
+        webhook_id=row["webhook_id"],
+        webhook_version=row["webhook_version"],
+        kind=domain.MessageKind(row["kind"]),
+        recipient=_recipient(row["recipient"]),
+        data=row["data"],
+        attempt_number=row["attempt_count"],
+        failures=row["failures"],
+        manual=row["manual"],
+    )
+
+
+class Subscription:
+    """A LISTEN on the queue channel over a connection of its own; the owner closes it."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is gone (the database restarted, say): listen again."""
+        return self._conn.is_closed()
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._conn.close()
+
+
+class QueueStore:
+    """Messages as work: insert, claim, record outcomes, requeue."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._q = Queries("queue.sql")
+
+    async def insert_live(
+        self,
+        workspace_id: uuid.UUID,
+        webhook: domain.Webhook,
+        messages: Sequence[domain.NewMessage],
+        data: Mapping[str, Any],
+        labels: Mapping[str, str],
+        idempotency_key: str | None,
+    ) -> list[uuid.UUID]:
+        """Store the messages and wake the workers; returns the ids in input order.
+
+        With an idempotency key, a user who already has a message under that key
+        gets the existing id, also when another call inserts it concurrently
+        (the unique index makes the second insert wait for the first to commit).
+        """
+        webhook_id = uuid.UUID(webhook.id)
+        for attempt in range(1, 4):
+            try:
+                return await self._insert_live(
+                    workspace_id,
+                    webhook_id,
+                    webhook.version,
+                    messages,
+                    data,
+                    labels,
+                    idempotency_key,
+                )
+            except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, _Vanished):
+                # Rare races with concurrent Sends or retention; the whole call is redone.
+                if attempt == 3:
+                    raise errors.Aborted("Send conflicted with concurrent changes; retry") from None
+        raise AssertionError("unreachable")
+
+    async def _insert_live(
+        self,
+        workspace_id: uuid.UUID,
+        webhook_id: uuid.UUID,
+        version: int,
+        messages: Sequence[domain.NewMessage],
+        data: Mapping[str, Any],
+        labels: Mapping[str, str],
+        idempotency_key: str | None,
+    ) -> list[uuid.UUID]:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                self._q.insert_live,
+                workspace_id,
+                webhook_id,
+                version,
+                dict(data),
+                dict(labels),
+                idempotency_key,
+                _new_rows(messages),
+            )
+            if idempotency_key is not None:
+                rows = await conn.fetch(
+                    self._q.find_idempotent,
+                    workspace_id,
+                    webhook_id,
+                    idempotency_key,
+                    [m.recipient.user_id for m in messages],
+                )
+                by_user = {r["user_id"]: r["id"] for r in rows}
+                if any(m.recipient.user_id not in by_user for m in messages):
+                    # Deleted by retention between the insert and this read.
+                    raise _Vanished
+                ids = [by_user[m.recipient.user_id] for m in messages]
+            else:
+                ids = [m.id for m in messages]
+            await conn.execute(self._q.notify)
+        return ids
+
+    async def insert_test(
+        self,
+        workspace_id: uuid.UUID,
+        webhook: domain.Webhook,
+        messages: Sequence[domain.NewMessage],
+        data: Mapping[str, Any],
+        lease: timedelta,
+    ) -> None:
+        """Store test messages already claimed for their one attempt."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                self._q.insert_claimed_test,
+                workspace_id,
+                uuid.UUID(webhook.id),
+                webhook.version,
+                dict(data),
+                lease,
+                _new_rows(messages),
+            )
+
+    async def claim(
+        self, limit: int, margin: timedelta, default_timeout: timedelta
+    ) -> list[domain.Claim]:
+        """Up to `limit` due messages, each leased for its timeout plus `margin`."""
+        async with self._db.transaction() as conn:
+            rows = await conn.fetch(
+                self._q.claim,
+                limit,
+                margin.total_seconds(),
+                default_timeout.total_seconds(),
+                MAX_INTERRUPTED,
+            )
+        return [_claim(r) for r in rows]
+
+    async def give_up(self) -> int:
+        """Fail interrupted test sends and messages that keep being interrupted."""
+        async with self._db.transaction() as conn:
+            status: str = await conn.execute(
+                self._q.give_up, MAX_INTERRUPTED, INTERRUPTED_TEST, GAVE_UP
+            )
+        return int(status.split()[-1])
+
+    async def next_due(self) -> datetime | None:
+        async with self._db.connection() as conn:
+            due: datetime | None = await conn.fetchval(self._q.next_due)
+        return due
+
+    async def record(self, outcomes: Sequence[domain.Outcome]) -> None:
+        """Write many outcomes in one transaction (group commit)."""
+        attempts = []
+        messages = []
+        for o in outcomes:
+            request = codec.request_to_json(o.request) if o.request else None
+            response = codec.response_to_json(o.response) if o.response else None
+            error = codec.text(o.error) if o.error else None
+            attempts.append(
+                {
+                    "message_id": str(o.claim.id),
+                    "number": o.claim.attempt_number,
+                    "start_time": o.start_time.isoformat(),
+                    "duration": o.duration.total_seconds(),
+                    "request": request,
+                    "response": response,
+                    "error": error,
+                }
+            )
+            messages.append(
+                {
+                    "id": str(o.claim.id),
+                    "number": o.claim.attempt_number,
+                    "status": o.status.value,
+                    "failures": o.failures,
+                    "next_attempt_time": (
+                        o.next_attempt_time.isoformat() if o.next_attempt_time else None
+                    ),
+                    "request": request,
+                    "response": response,
+                    "error": error,
+                }
+            )
+        async with self._db.transaction() as conn:
+            await conn.execute(self._q.record_attempts, attempts)
+            await conn.execute(self._q.record_messages, messages)
+            if any(o.status == domain.MessageStatus.PENDING for o in outcomes):
+                await conn.execute(self._q.notify)
+
+    async def requeue(self, workspace_id: uuid.UUID, message_id: uuid.UUID) -> bool:
+        """Queue a manual attempt; False when the message is still pending (or absent)."""
+        async with self._db.transaction() as conn:
+            requeued = await conn.fetchval(self._q.requeue, workspace_id, message_id)
+            if requeued is not None:
+                await conn.execute(self._q.notify)
+        return requeued is not None
+
+    async def listen(self, wake: Callable[[], None]) -> Subscription:
+        """Call `wake` on every NOTIFY of the queue channel until the subscription closes."""
+        conn = await self._db.connect_once()
+        try:
+            await conn.add_listener(QUEUE_CHANNEL, lambda *_: wake())
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as e:
+            await conn.close()
+            raise errors.Unavailable(f"cannot LISTEN on {QUEUE_CHANNEL}: {e}") from e
+        return Subscription(conn)
