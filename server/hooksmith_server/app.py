@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -132,6 +133,7 @@ class Application:
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
+        check_listen(self.settings.listen)
         try:
             self.port = server.add_insecure_port(self.settings.listen)
         except RuntimeError:
@@ -176,6 +178,27 @@ class Application:
         if self.database is not None:
             await self.database.close()
             self.database = None
+
+
+def check_listen(listen: str) -> None:
+    """Raise `errors.Unavailable` naming why `listen` (host:port) cannot be bound.
+
+    gRPC would log the same failure through its own logger, in its own format; a
+    trial bind first gives the operator one line that says why.
+    """
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(
+            host or None, int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        for family, kind, proto, _, address in infos:
+            with socket.socket(family, kind, proto) as trial:
+                trial.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                trial.bind(address)
+    except (OSError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise errors.Unavailable(f"cannot listen on {listen}: {reason}") from None
 
 
 async def supervise(name: str, run: Callable[[], Awaitable[None]]) -> None:
