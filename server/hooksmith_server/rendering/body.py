@@ -110,7 +110,7 @@ def compile_body(
     if problem is not None:
         raise errors.InvalidArgument.field(_FIELD, problem)
     if body_format is domain.BodyFormat.TEXT:
-        return TextBody(language.compile(_FIELD, source)) if source else None
+        return TextBody(language.compile_field(_FIELD, source)) if source else None
     if not source.strip():
         return None
     document = _parse(source)
@@ -239,7 +239,9 @@ class _Compiler:
 
     def _leaf(self, leaf: _Leaf) -> FieldTemplate:
         try:
-            return self._language.compile(_FIELD, leaf.text, first_line=self._line(leaf.offset))
+            return self._language.compile_field(
+                _FIELD, leaf.text, first_line=self._line(leaf.offset)
+            )
         except errors.InvalidArgument as exc:
             self.violations.extend(exc.violations)
             return _literal(leaf.text)

@@ -242,7 +242,7 @@ class Renderer:
             violations.append(errors.FieldViolation("url", problem))
             return placeholder
         try:
-            url = self._language.compile("url", source, url_encode=_encode_url_value)
+            url = self._language.compile_field("url", source, url_encode=_encode_url_value)
         except errors.InvalidArgument as exc:
             violations.extend(exc.violations)
             return placeholder
@@ -276,7 +276,7 @@ class Renderer:
                 violations.append(errors.FieldViolation(f"{field}.value", problem))
                 continue
             try:
-                value = self._language.compile(f"{field}.value", header.value)
+                value = self._language.compile_field(f"{field}.value", header.value)
             except errors.InvalidArgument as exc:
                 violations.extend(exc.violations)
                 continue

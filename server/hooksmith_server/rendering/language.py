@@ -82,7 +82,7 @@ class PlainText:
 class TemplateLanguage(Protocol):
     """Compiles template fields and sets up their renders."""
 
-    def compile(
+    def compile_field(
         self,
         field: str,
         source: str,

@@ -58,7 +58,7 @@ class _DollarLanguage:
         self.compiled: list[tuple[str, bool]] = []
         self.time_limits: list[float] = []
 
-    def compile(
+    def compile_field(
         self,
         field: str,
         source: str,

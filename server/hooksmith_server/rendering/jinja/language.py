@@ -13,7 +13,7 @@ from hooksmith_server import domain
 from hooksmith_server.rendering import clock
 from hooksmith_server.rendering.jinja.environment import TemplateEnvironment
 from hooksmith_server.rendering.jinja.recipient import RecipientValues
-from hooksmith_server.rendering.jinja.templates import compile_field
+from hooksmith_server.rendering.jinja.templates import build_template
 from hooksmith_server.rendering.jinja.values import normalise, to_text
 from hooksmith_server.rendering.language import FieldTemplate, RenderContext
 
@@ -40,7 +40,7 @@ class JinjaLanguage:
         self._url_environments: dict[Callable[[str], str], TemplateEnvironment] = {}
         self._globals = MappingProxyType(dict(self._environment.globals))
 
-    def compile(
+    def compile_field(
         self,
         field: str,
         source: str,
@@ -49,8 +49,8 @@ class JinjaLanguage:
         url_encode: Callable[[str], str] | None = None,
     ) -> FieldTemplate:
         if url_encode is None:
-            return compile_field(self._environment, field, source, first_line=first_line)
-        return compile_field(
+            return build_template(self._environment, field, source, first_line=first_line)
+        return build_template(
             self._url_environment(url_encode),
             field,
             source,

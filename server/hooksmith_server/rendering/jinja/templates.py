@@ -93,7 +93,7 @@ class JinjaTemplate:
         return None if line is None else self.first_line + line - 1
 
 
-def compile_field(
+def build_template(
     environment: TemplateEnvironment,
     field: str,
     source: str,
