@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 
-from bench import deliver, egress, render, send
+from bench import deliver, egress, lanes, render, send
 from bench.database import Postgres
 from bench.harness import Context
 from bench.report import Table, format_table
@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     render.NAME: render.run,
     send.NAME: send.run,
     deliver.NAME: deliver.run,
+    lanes.NAME: lanes.run,
 }
 
 

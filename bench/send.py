@@ -28,6 +28,7 @@ from hooksmith_server.store.queue import QueueStore, recipient_json
 
 NAME = "send"
 RECIPIENTS_PER_CALL = 1_000
+LANE = "api.sms.example"
 
 _COPY_TABLE = "bench_copy"
 _COLUMNS = (
@@ -42,13 +43,14 @@ _COLUMNS = (
     "data",
     "labels",
     "idempotency_key",
+    "destination",
     "next_attempt_time",
     "create_time",
     "update_time",
 )
 _INSERT_ONE = (
     f"INSERT INTO {_COPY_TABLE} ({', '.join(_COLUMNS)}) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 )
 
 
@@ -101,6 +103,7 @@ def _record(
         data,
         {},
         None,
+        LANE,
         now,
         now,
         now,
@@ -131,7 +134,7 @@ async def _measure(
 
     async def insert_live() -> int:
         batch = next(live_batches)
-        await store.insert_live(workspace_id, saved, batch, webhook.DATA, {}, None)
+        await store.insert_live(workspace_id, saved, batch, webhook.DATA, {}, None, LANE)
         return len(batch)
 
     async def copy() -> int:
@@ -159,7 +162,7 @@ async def _measure(
 
     async def insert_live_one() -> int:
         message = domain.NewMessage(ids.new(), webhook.recipient(next(counter)))
-        await store.insert_live(workspace_id, saved, [message], webhook.DATA, {}, None)
+        await store.insert_live(workspace_id, saved, [message], webhook.DATA, {}, None, LANE)
         return 1
 
     single_rate = await async_rate(insert_one, singles)

@@ -101,6 +101,7 @@ class Application:
                 deliverer,
                 recorder,
                 concurrency=settings.workers,
+                lane_limit=settings.lane_limit,
                 poll_interval=settings.poll_interval,
                 lease_margin=settings.lease_margin,
             )

@@ -29,8 +29,11 @@ class Settings:
     """HOOKSMITH_DATABASE_URL: PostgreSQL DSN; unset starts an embedded PostgreSQL."""
     data_dir: Path = Path(".hooksmith")
     """HOOKSMITH_DATA_DIR: embedded database files and the bootstrap API key."""
-    workers: int = 64
+    workers: int = 512
     """HOOKSMITH_WORKERS: deliveries in flight in this process; 0 disables delivery here."""
+    host_concurrency: int | None = None
+    """HOOKSMITH_HOST_CONCURRENCY: the most deliveries in flight to one destination (a
+    receiver's host within a workspace) in this process; unset means half the workers."""
     egress_allow: tuple[Network, ...] = ()
     """HOOKSMITH_EGRESS_ALLOW: CIDRs (comma- or space-separated) exempt from the SSRF guard."""
     history_retention: timedelta = timedelta(days=30)
@@ -45,6 +48,13 @@ class Settings:
     """HOOKSMITH_DB_POOL_SIZE: connections in this process's pool."""
     log_level: str = "INFO"
     """HOOKSMITH_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR."""
+
+    @property
+    def lane_limit(self) -> int:
+        """Deliveries one destination may have in flight here (at least 1)."""
+        if self.host_concurrency is not None:
+            return min(self.host_concurrency, max(1, self.workers))
+        return max(1, self.workers // 2)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -92,6 +102,9 @@ class Settings:
             database_url=get("DATABASE_URL"),
             data_dir=Path(get("DATA_DIR") or d.data_dir),
             workers=integer("WORKERS", d.workers, 0),
+            host_concurrency=(
+                integer("HOST_CONCURRENCY", 0, 1) if get("HOST_CONCURRENCY") else None
+            ),
             egress_allow=allow,
             history_retention=duration("HISTORY_RETENTION", d.history_retention),
             lease_margin=duration("LEASE_MARGIN", d.lease_margin),

@@ -164,6 +164,8 @@ class Claim:
     kind: MessageKind
     recipient: Recipient
     data: Mapping[str, Any]
+    destination: str
+    """The receiver's host (or `webhook:<id>` for a templated host): its lane's name."""
     attempt_number: int
     """Which attempt of the message this is, counting from 1."""
     failures: int
@@ -174,6 +176,18 @@ class Claim:
     def final(self) -> bool:
         """Test sends and manual retries are attempted once, never retried."""
         return self.manual or self.kind == MessageKind.TEST
+
+    @property
+    def lane(self) -> Lane:
+        return Lane(self.workspace_id, self.destination)
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """Where deliveries queue and are shared fairly: one destination of one workspace."""
+
+    workspace_id: uuid.UUID
+    destination: str
 
 
 @dataclass(frozen=True)

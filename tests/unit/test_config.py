@@ -16,7 +16,9 @@ def test_defaults_without_variables() -> None:
     assert s.listen == "127.0.0.1:50051"
     assert s.database_url is None
     assert s.data_dir == Path(".hooksmith")
-    assert s.workers == 64
+    assert s.workers == 512
+    assert s.host_concurrency is None
+    assert s.lane_limit == 256, "half the workers when HOOKSMITH_HOST_CONCURRENCY is unset"
     assert s.history_retention == timedelta(days=30)
     assert s.egress_allow == ()
 
@@ -28,6 +30,7 @@ def test_every_variable_is_read() -> None:
             "HOOKSMITH_DATABASE_URL": "postgresql://db/hooks",
             "HOOKSMITH_DATA_DIR": "/var/lib/hooksmith",
             "HOOKSMITH_WORKERS": "0",
+            "HOOKSMITH_HOST_CONCURRENCY": "8",
             "HOOKSMITH_EGRESS_ALLOW": "10.1.0.0/16, ::1/128",
             "HOOKSMITH_HISTORY_RETENTION": "12h",
             "HOOKSMITH_LEASE_MARGIN": "5s",
@@ -41,6 +44,7 @@ def test_every_variable_is_read() -> None:
     assert s.database_url == "postgresql://db/hooks"
     assert s.data_dir == Path("/var/lib/hooksmith")
     assert s.workers == 0
+    assert s.host_concurrency == 8
     assert s.egress_allow == (
         ipaddress.ip_network("10.1.0.0/16"),
         ipaddress.ip_network("::1/128"),
@@ -58,6 +62,7 @@ def test_every_variable_is_read() -> None:
     [
         ("WORKERS", "many", "whole number"),
         ("WORKERS", "-1", "at least 0"),
+        ("HOST_CONCURRENCY", "0", "at least 1"),
         ("EGRESS_ALLOW", "10.0.0.0/33", "CIDR"),
         ("HISTORY_RETENTION", "a month", "duration"),
         ("LOG_LEVEL", "loud", "unknown level"),
@@ -74,3 +79,9 @@ def test_durations() -> None:
     assert parse_duration("30d") == timedelta(days=30)
     assert parse_duration("90") == timedelta(seconds=90)
     assert parse_duration("1.5m") == timedelta(seconds=90)
+
+
+def test_host_concurrency_never_exceeds_the_workers() -> None:
+    assert Settings(workers=10, host_concurrency=50).lane_limit == 10
+    assert Settings(workers=10, host_concurrency=3).lane_limit == 3
+    assert Settings(workers=1).lane_limit == 1

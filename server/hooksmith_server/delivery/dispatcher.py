@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from hooksmith_server import domain, errors
@@ -22,7 +24,12 @@ CLAIM_BATCH = 200
 
 
 class Dispatcher:
-    """Claims due messages and attempts them, at most `concurrency` at a time."""
+    """Claims due messages and attempts them, at most `concurrency` at a time.
+
+    At most `lane_limit` of them go to one lane (a destination of a workspace): an
+    attempt in flight cannot be taken back, so the slots a slow or silent receiver
+    may hold are bounded, and the rest stay free for every other destination.
+    """
 
     def __init__(
         self,
@@ -31,6 +38,7 @@ class Dispatcher:
         recorder: Recorder,
         *,
         concurrency: int,
+        lane_limit: int,
         poll_interval: timedelta,
         lease_margin: timedelta,
     ) -> None:
@@ -38,10 +46,12 @@ class Dispatcher:
         self._deliverer = deliverer
         self._recorder = recorder
         self._concurrency = concurrency
+        self._lane_limit = lane_limit
         self._poll = poll_interval.total_seconds()
         self._margin = lease_margin
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        self._lanes: Counter[domain.Lane] = Counter()
         self._stopping = False
 
     async def run(self) -> None:
@@ -54,17 +64,24 @@ class Dispatcher:
                     continue
                 try:
                     claims = await self._queue.claim(
-                        min(free, CLAIM_BATCH), self._margin, policy.DEFAULT_TIMEOUT
+                        min(free, CLAIM_BATCH),
+                        self._margin,
+                        policy.DEFAULT_TIMEOUT,
+                        in_flight=dict(self._lanes),
+                        lane_limit=self._lane_limit,
                     )
                 except errors.Unavailable as e:
                     log.warning("claiming failed (%s); retrying", e)
                     await self._wait(self._poll)
                     continue
                 for claim in claims:
+                    self._lanes[claim.lane] += 1
                     task = asyncio.create_task(self._deliver(claim))
                     self._inflight.add(task)
-                    task.add_done_callback(self._done)
-                if len(claims) < min(free, CLAIM_BATCH):
+                    task.add_done_callback(functools.partial(self._done, claim.lane))
+                # A claim shares the batch between lanes and may come back short while
+                # one lane still has due messages: only an empty claim means idle.
+                if not claims:
                     await self._wait(await self._idle_wait())
                     if subscription is None or subscription.closed:
                         subscription = await self._subscribe()
@@ -90,8 +107,11 @@ class Dispatcher:
             await asyncio.wait_for(self._wake.wait(), seconds)
         self._wake.clear()
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, lane: domain.Lane, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
+        self._lanes[lane] -= 1
+        if self._lanes[lane] <= 0:
+            del self._lanes[lane]
         self._wake.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", exc_info=task.exception())

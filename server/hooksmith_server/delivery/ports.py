@@ -8,7 +8,7 @@ Nothing here knows about the database driver.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -32,7 +32,13 @@ class Queue(Protocol):
     """
 
     async def claim(
-        self, limit: int, margin: timedelta, default_timeout: timedelta
+        self,
+        limit: int,
+        margin: timedelta,
+        default_timeout: timedelta,
+        *,
+        in_flight: Mapping[domain.Lane, int],
+        lane_limit: int,
     ) -> list[domain.Claim]: ...
 
     async def record(self, outcomes: Sequence[domain.Outcome]) -> None: ...

@@ -51,6 +51,21 @@ def wire_url(url: str) -> yarl.URL:
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+def static_host(source: str) -> str | None:
+    """The host a URL template names, lower-cased; None when a template can change it."""
+    _, separator, rest = source.partition("://")
+    if not separator:
+        return None
+    found = _AUTHORITY_END.search(rest)
+    authority = rest[: found.start()] if found is not None else rest
+    if "{" in authority:
+        return None
+    host = authority.rpartition("@")[2]
+    # Without the port: `[::1]:8080` names `[::1]`, `api.example:443` names `api.example`.
+    host = host[: host.find("]") + 1] if host.startswith("[") else host.partition(":")[0]
+    return host.lower() or None
+
+
 def literal_address(host: str) -> IPAddress | None:
     """The address an IP-literal host means, in any spelling; None for a DNS name.
 

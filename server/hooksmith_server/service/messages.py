@@ -53,6 +53,13 @@ def check_labels(labels: Mapping[str, str], field: str = "labels") -> None:
             )
 
 
+def destination(webhook: domain.Webhook, compiled: rendering.CompiledWebhook) -> str:
+    """The lane a webhook's messages queue in: its receiver's host, shared by every
+    webhook of the workspace that sends there, or the webhook alone when a template
+    chooses the host."""
+    return compiled.static_host or f"webhook:{webhook.id}"
+
+
 class Messages:
     """The message use cases behind Send, SendTest, ListHistory, GetMessage and Retry."""
 
@@ -100,10 +107,16 @@ class Messages:
             raise errors.InvalidArgument.field(
                 "idempotency_key", f"must be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters"
             )
-        webhook, _ = await self._sendable(caller, webhook_id, data)
+        webhook, compiled = await self._sendable(caller, webhook_id, data)
         new = [domain.NewMessage(ids.new(), r) for r in recipients]
         return await self._queue.insert_live(
-            caller.workspace_id, webhook, new, data, labels, idempotency_key or None
+            caller.workspace_id,
+            webhook,
+            new,
+            data,
+            labels,
+            idempotency_key or None,
+            destination(webhook, compiled),
         )
 
     async def send_test(
@@ -118,7 +131,8 @@ class Messages:
         webhook, compiled = await self._sendable(caller, webhook_id, data)
         new = [domain.NewMessage(ids.new(), r) for r in recipients]
         lease = policy.timeout(compiled.spec.policy) + self._lease_margin
-        await self._queue.insert_test(caller.workspace_id, webhook, new, data, lease)
+        lane = destination(webhook, compiled)
+        await self._queue.insert_test(caller.workspace_id, webhook, new, data, lease, lane)
         claims = [
             domain.Claim(
                 workspace_id=caller.workspace_id,
@@ -128,6 +142,7 @@ class Messages:
                 kind=domain.MessageKind.TEST,
                 recipient=m.recipient,
                 data=data,
+                destination=lane,
                 attempt_number=1,
                 failures=0,
                 manual=False,
@@ -148,8 +163,13 @@ class Messages:
     async def retry(self, caller: domain.Caller, message_id: str) -> domain.MessageRecord:
         mid = ids.parse(message_id, "message_id")
         if not await self._queue.requeue(caller.workspace_id, mid):
-            if not await self._history.exists(caller.workspace_id, mid):
+            webhook_state = await self._history.webhook_state(caller.workspace_id, mid)
+            if webhook_state is None:
                 raise errors.NotFound(f"message {mid} not found")
+            if webhook_state is domain.WebhookState.ARCHIVED:
+                raise errors.FailedPrecondition(
+                    f"the webhook of message {mid} is archived; its messages are not sent again"
+                )
             raise errors.FailedPrecondition(
                 f"message {mid} is still pending; Retry applies to finished messages"
             )

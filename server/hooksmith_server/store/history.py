@@ -65,10 +65,13 @@ class HistoryStore:
         self._db = db
         self._q = Queries("history.sql")
 
-    async def exists(self, workspace_id: uuid.UUID, message_id: uuid.UUID) -> bool:
+    async def webhook_state(
+        self, workspace_id: uuid.UUID, message_id: uuid.UUID
+    ) -> domain.WebhookState | None:
+        """The state of a message's webhook; None when there is no such message."""
         async with self._db.connection() as conn:
-            status = await conn.fetchval(self._q.message_status, workspace_id, message_id)
-        return status is not None
+            state = await conn.fetchval(self._q.webhook_state, workspace_id, message_id)
+        return domain.WebhookState(state) if state is not None else None
 
     async def get(
         self, workspace_id: uuid.UUID, message_ids: Sequence[uuid.UUID]

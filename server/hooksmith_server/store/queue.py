@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 QUEUE_CHANNEL = "hooksmith_queue"
 """The NOTIFY channel: a message became due (see the `notify` query)."""
+MAX_LANES = 10_000
+"""The most lanes one claim looks at; past it, lanes wait for the next claim."""
+ARCHIVED = "failed: the webhook was archived before this message was delivered; no request was made"
 MAX_INTERRUPTED = 3
 """Attempts that may end without an outcome before a message is failed."""
 INTERRUPTED_TEST = (
@@ -69,6 +72,7 @@ def _claim(row: Any) -> domain.Claim:
         kind=domain.MessageKind(row["kind"]),
         recipient=_recipient(row["recipient"]),
         data=row["data"],
+        destination=row["destination"],
         attempt_number=row["attempt_count"],
         failures=row["failures"],
         manual=row["manual"],
@@ -106,6 +110,7 @@ class QueueStore:
         data: Mapping[str, Any],
         labels: Mapping[str, str],
         idempotency_key: str | None,
+        destination: str,
     ) -> list[uuid.UUID]:
         """Store the messages and wake the workers; returns the ids in input order.
 
@@ -124,6 +129,7 @@ class QueueStore:
                     data,
                     labels,
                     idempotency_key,
+                    destination,
                 )
             except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, _Vanished):
                 # Rare races with concurrent Sends or retention; the whole call is redone.
@@ -140,6 +146,7 @@ class QueueStore:
         data: Mapping[str, Any],
         labels: Mapping[str, str],
         idempotency_key: str | None,
+        destination: str,
     ) -> list[uuid.UUID]:
         async with self._db.transaction() as conn:
             await conn.execute(
@@ -151,6 +158,7 @@ class QueueStore:
                 dict(labels),
                 idempotency_key,
                 _new_rows(messages),
+                destination,
             )
             if idempotency_key is not None:
                 rows = await conn.fetch(
@@ -177,6 +185,7 @@ class QueueStore:
         messages: Sequence[domain.NewMessage],
         data: Mapping[str, Any],
         lease: timedelta,
+        destination: str,
     ) -> None:
         """Store test messages already claimed for their one attempt."""
         async with self._db.transaction() as conn:
@@ -188,12 +197,25 @@ class QueueStore:
                 dict(data),
                 lease,
                 _new_rows(messages),
+                destination,
             )
 
     async def claim(
-        self, limit: int, margin: timedelta, default_timeout: timedelta
+        self,
+        limit: int,
+        margin: timedelta,
+        default_timeout: timedelta,
+        *,
+        in_flight: Mapping[domain.Lane, int],
+        lane_limit: int,
     ) -> list[domain.Claim]:
-        """Up to `limit` due messages, each leased for its timeout plus `margin`."""
+        """Up to `limit` due messages, shared fairly across workspaces and their lanes.
+
+        Each is leased for its timeout plus `margin`. A lane with `lane_limit` attempts
+        in flight (`in_flight`, this worker's count) gets no more. Messages of archived
+        webhooks are failed instead of claimed.
+        """
+        lanes = [f"{lane.workspace_id} {lane.destination}" for lane in in_flight]
         async with self._db.transaction() as conn:
             rows = await conn.fetch(
                 self._q.claim,
@@ -201,6 +223,11 @@ class QueueStore:
                 margin.total_seconds(),
                 default_timeout.total_seconds(),
                 MAX_INTERRUPTED,
+                lanes,
+                list(in_flight.values()),
+                lane_limit,
+                MAX_LANES,
+                ARCHIVED,
             )
         return [_claim(r) for r in rows]
 
@@ -214,7 +241,7 @@ class QueueStore:
 
     async def next_due(self) -> datetime | None:
         async with self._db.connection() as conn:
-            due: datetime | None = await conn.fetchval(self._q.next_due)
+            due: datetime | None = await conn.fetchval(self._q.next_due, MAX_LANES)
         return due
 
     async def record(self, outcomes: Sequence[domain.Outcome]) -> None:

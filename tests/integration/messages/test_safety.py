@@ -95,6 +95,7 @@ async def test_an_interrupted_test_send_is_failed_not_sent_again(
         [domain.NewMessage(mid, domain.Recipient("u1"))],
         {"text": "x"},
         timedelta(0),
+        "127.0.0.1",
     )
     await asyncio.sleep(1.0)
     m = await message(api, str(mid))
@@ -164,6 +165,7 @@ async def test_a_replayed_outcome_does_not_undo_a_retry(start_server, start_rece
         domain.MessageKind.TEST,
         domain.Recipient("user-0"),
         {"text": "x"},
+        "127.0.0.1",
         1,
         0,
         False,

@@ -314,3 +314,21 @@ def test_url_set_without_a_block_is_encoded_once() -> None:
     )
     rendered = Renderer().compile(spec).render(domain.Recipient("a/b"), {}, require_data=True)
     assert rendered.request.url == "https://x.example.com/a%2Fb/a%2Fb"
+
+
+@pytest.mark.parametrize(
+    ("source", "host"),
+    [
+        ("https://SMS.example.com/v1/{{ userId }}", "sms.example.com"),
+        ("https://user:pw@api.example:8443/x?y={{ z }}", "api.example"),
+        ("http://[::1]:8080/hook", "[::1]"),
+        ("https://{{ region }}.api.example/x", None),
+        ("https://api.example{{ port }}/x", None),
+        ("{{ base }}/x", None),
+        ("https:///x", None),
+    ],
+)
+def test_the_static_host_is_the_destination_when_no_template_can_change_it(
+    source: str, host: str | None
+) -> None:
+    assert urls.static_host(source) == host

@@ -1,5 +1,7 @@
--- name: message_status
-SELECT status FROM messages WHERE workspace_id = $1 AND id = $2;
+-- name: webhook_state
+SELECT w.state
+FROM messages m JOIN webhooks w ON w.workspace_id = m.workspace_id AND w.id = m.webhook_id
+WHERE m.workspace_id = $1 AND m.id = $2;
 
 -- name: get_messages
 SELECT id, webhook_id, webhook_version, user_id, kind, status, attempt_count, last_request,

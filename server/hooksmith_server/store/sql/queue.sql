@@ -2,9 +2,10 @@
 -- One row per recipient; with an idempotency key, a (webhook, key, user) that
 -- already has a message is skipped and looked up by find_idempotent.
 INSERT INTO messages (workspace_id, id, webhook_id, webhook_version, kind, status, user_id,
-                      recipient, data, labels, idempotency_key, next_attempt_time,
+                      recipient, data, labels, idempotency_key, destination, next_attempt_time,
                       create_time, update_time)
-SELECT $1, r.id, $2, $3, 'LIVE', 'PENDING', r.user_id, r.recipient, $4, $5, $6, now(), now(), now()
+SELECT $1, r.id, $2, $3, 'LIVE', 'PENDING', r.user_id, r.recipient, $4, $5, $6, $8, now(), now(),
+       now()
 FROM jsonb_to_recordset($7::jsonb) AS r(id uuid, user_id text, recipient jsonb)
 -- One order for every caller, so concurrent Sends sharing users cannot deadlock.
 ORDER BY r.user_id
@@ -23,9 +24,9 @@ SELECT pg_notify('hooksmith_queue', '');
 -- Test sends are attempted at once by the caller: inserted already claimed.
 WITH inserted AS (
     INSERT INTO messages (workspace_id, id, webhook_id, webhook_version, kind, status, user_id,
-                          recipient, data, labels, attempt_count, next_attempt_time, locked_until,
-                          create_time, update_time)
-    SELECT $1, r.id, $2, $3, 'TEST', 'PENDING', r.user_id, r.recipient, $4, '{}', 1,
+                          recipient, data, labels, destination, attempt_count, next_attempt_time,
+                          locked_until, create_time, update_time)
+    SELECT $1, r.id, $2, $3, 'TEST', 'PENDING', r.user_id, r.recipient, $4, '{}', $7, 1,
            now() + $5::interval, now() + $5::interval, now(), now()
     FROM jsonb_to_recordset($6::jsonb) AS r(id uuid, user_id text, recipient jsonb)
     RETURNING workspace_id, id
@@ -34,20 +35,54 @@ INSERT INTO attempts (workspace_id, message_id, number, trigger, start_time)
 SELECT workspace_id, id, 1, 'SCHEDULED', now() FROM inserted;
 
 -- name: claim
--- Take up to $1 due messages. The lease is the webhook's timeout plus a margin
--- ($2 seconds); the claim is committed before any HTTP so no row lock is held
--- while a receiver answers, and an attempt row records that the attempt began.
--- A lease still set means the previous attempt ended without an outcome. Test
--- sends are attempted by their caller only, and messages interrupted $4 times
--- are left to give_up.
-WITH due AS (
-    SELECT id FROM messages
-    WHERE status = 'PENDING' AND next_attempt_time <= now()
-      AND NOT (kind = 'TEST' AND NOT manual)
-      AND NOT (locked_until IS NOT NULL AND interrupted_attempts >= $4)
-    ORDER BY next_attempt_time
+-- Take up to $1 due messages, shared fairly: first across the workspaces that have due
+-- messages, then across each workspace's lanes (destinations), oldest first within a
+-- lane. $5/$6 give this worker's attempts in flight per lane (`<workspace> <destination>`)
+-- and $7 the most one lane may have in flight, so a full lane takes no more; $8 bounds
+-- the lanes looked at. The lease is the webhook's timeout plus a margin ($2 seconds);
+-- the claim is committed before any HTTP so no row lock is held while a receiver
+-- answers, and an attempt row records that the attempt began. A lease still set means
+-- the previous attempt ended without an outcome. Test sends are attempted by their
+-- caller only, and messages interrupted $4 times are left to give_up. Messages of an
+-- archived webhook are failed here with reason $9, and no request is made.
+WITH open AS (
+    SELECT l.workspace_id, l.destination, $7 - coalesce(busy.n, 0) AS room
+    FROM hooksmith_pending_lanes($8) l
+    LEFT JOIN unnest($5::text[], $6::int[]) AS busy (lane, n)
+        ON busy.lane = l.workspace_id::text || ' ' || l.destination
+    WHERE coalesce(busy.n, 0) < $7
+      AND EXISTS (
+        SELECT 1 FROM messages m
+        WHERE m.status = 'PENDING' AND m.workspace_id = l.workspace_id
+          AND m.destination = l.destination AND m.next_attempt_time <= now())
+    -- More lanes than the batch holds: a different sample each claim.
+    ORDER BY random()
     LIMIT $1
-    FOR UPDATE SKIP LOCKED
+), shares AS (
+    SELECT workspace_id, destination,
+           least(room, ceil(ceil($1::float8 / (SELECT count(DISTINCT workspace_id) FROM open))
+                            / count(*) OVER (PARTITION BY workspace_id)))::int AS take
+    FROM open
+), picked AS (
+    SELECT due.id FROM shares s CROSS JOIN LATERAL (
+        SELECT m.id FROM messages m
+        WHERE m.status = 'PENDING' AND m.workspace_id = s.workspace_id
+          AND m.destination = s.destination AND m.next_attempt_time <= now()
+          AND NOT (m.kind = 'TEST' AND NOT m.manual)
+          AND NOT (m.locked_until IS NOT NULL AND m.interrupted_attempts >= $4)
+        -- In index order, so each lane is read from messages_lanes, never sorted.
+        ORDER BY m.workspace_id, m.destination, m.next_attempt_time
+        LIMIT s.take
+        FOR UPDATE SKIP LOCKED
+    ) due
+    LIMIT $1
+), archived AS (
+    UPDATE messages m
+    SET status = 'FAILED', next_attempt_time = NULL, locked_until = NULL, manual = false,
+        last_error = $9, update_time = now()
+    FROM picked p, webhooks w
+    WHERE m.id = p.id AND w.workspace_id = m.workspace_id AND w.id = m.webhook_id
+      AND w.state = 'ARCHIVED'
 ), claimed AS (
     UPDATE messages m
     SET attempt_count = m.attempt_count + 1,
@@ -57,12 +92,13 @@ WITH due AS (
         next_attempt_time = now() + make_interval(secs =>
             coalesce((v.spec -> 'policy' ->> 'timeout')::float8, $3) + $2),
         update_time = now()
-    FROM due, webhook_versions v
-    WHERE m.id = due.id
+    FROM picked p, webhooks w, webhook_versions v
+    WHERE m.id = p.id
+      AND w.workspace_id = m.workspace_id AND w.id = m.webhook_id AND w.state <> 'ARCHIVED'
       AND v.workspace_id = m.workspace_id AND v.webhook_id = m.webhook_id
       AND v.version = m.webhook_version
     RETURNING m.workspace_id, m.id, m.webhook_id, m.webhook_version, m.kind, m.recipient, m.data,
-              m.attempt_count, m.failures, m.manual
+              m.destination, m.attempt_count, m.failures, m.manual
 ), started AS (
     INSERT INTO attempts (workspace_id, message_id, number, trigger, start_time)
     SELECT workspace_id, id, attempt_count,
@@ -72,7 +108,15 @@ WITH due AS (
 SELECT * FROM claimed;
 
 -- name: next_due
-SELECT min(next_attempt_time) FROM messages WHERE status = 'PENDING';
+-- The earliest next attempt over every lane: the first index entry of each.
+SELECT min(first.next_attempt_time)
+FROM hooksmith_pending_lanes($1) l CROSS JOIN LATERAL (
+    SELECT m.next_attempt_time FROM messages m
+    WHERE m.status = 'PENDING' AND m.workspace_id = l.workspace_id
+      AND m.destination = l.destination
+    ORDER BY m.workspace_id, m.destination, m.next_attempt_time
+    LIMIT 1
+) first;
 
 -- name: give_up
 -- Fail what must not be attempted again: test sends whose caller went away
@@ -105,9 +149,11 @@ FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, number int, status text, failur
 WHERE m.id = r.id AND m.attempt_count = r.number AND m.locked_until IS NOT NULL;
 
 -- name: requeue
--- Retry: a new manual attempt of a finished message.
-UPDATE messages
+-- Retry: a new manual attempt of a finished message whose webhook is not archived.
+UPDATE messages m
 SET status = 'PENDING', manual = true, next_attempt_time = now(), locked_until = NULL,
     update_time = now()
-WHERE workspace_id = $1 AND id = $2 AND status <> 'PENDING'
-RETURNING id;
+FROM webhooks w
+WHERE m.workspace_id = $1 AND m.id = $2 AND m.status <> 'PENDING'
+  AND w.workspace_id = m.workspace_id AND w.id = m.webhook_id AND w.state <> 'ARCHIVED'
+RETURNING m.id;

@@ -1,0 +1,146 @@
+"""Fair lanes: one receiver, workspace or campaign cannot hold back the others."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import grpc
+from aiohttp import web
+
+from hooksmith.v1 import webhooks_pb2 as pb
+from hooksmith_server.store.queue import ARCHIVED
+from tests.harness.grpc_errors import expect_error
+from tests.harness.history import all_history, create, message, wait_none_pending
+from tests.harness.polling import wait_until
+from tests.harness.protos import recipients, struct
+from tests.harness.receiver import Received, Receiver
+from tests.harness.server import Api, StartServer
+
+
+@asynccontextmanager
+async def silent_receiver(host: str = "127.0.0.2") -> AsyncIterator[str]:
+    """A listener that accepts connections and never answers; yields its base URL."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, host, 0, backlog=4096)
+    try:
+        yield f"http://{host}:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        for writer in held:
+            writer.close()
+
+
+async def send_all(api: Api, webhook: pb.Webhook, count: int, prefix: str) -> list[str]:
+    ids: list[str] = []
+    for start in range(0, count, 1000):
+        users = recipients(min(1000, count - start), f"{prefix}-{start}")
+        sent = await api.Send(
+            pb.SendRequest(webhook_id=webhook.id, recipients=users, data=struct(text="x"))
+        )
+        ids += sent.message_ids
+    return ids
+
+
+async def delivered_in(api: Api, receiver: Receiver, webhook: pb.Webhook, count: int) -> float:
+    """Seconds from the first Send until the receiver has every message of `webhook`."""
+    started = time.monotonic()
+    ids = set(await send_all(api, webhook, count, webhook.id[:8]))
+
+    async def arrived() -> bool:
+        got = {r.header("webhook-id") for r in receiver.received}
+        return ids <= got
+
+    await wait_until(arrived, timeout=60.0, every=0.02)
+    return time.monotonic() - started
+
+
+async def test_a_healthy_webhook_keeps_its_pace_beside_a_receiver_that_never_answers(
+    api: Api, start_receiver
+) -> None:
+    healthy = await start_receiver()
+    alone = await delivered_in(api, healthy, await create(api, healthy.url("/alone")), 300)
+
+    async with silent_receiver() as silent:
+        stuck = await create(api, silent + "/never", timeout=10.0)
+        await send_all(api, stuck, 1000, "stuck")
+        # The silent receiver's attempts are in flight before the healthy ones are sent.
+        await asyncio.sleep(0.5)
+        beside = await delivered_in(api, healthy, await create(api, healthy.url("/beside")), 300)
+
+    assert beside <= alone * 1.2 + 0.5, f"{beside:.2f} s beside vs {alone:.2f} s alone"
+
+
+async def test_one_message_of_another_workspace_passes_a_campaign(server, start_receiver) -> None:
+    async def slow(_: Received, __: int) -> web.Response:
+        await asyncio.sleep(0.05)
+        return web.json_response({"ok": True})
+
+    campaign_api = await server.api("campaigns")
+    campaign_receiver = await start_receiver(slow)
+    campaign = await create(campaign_api, campaign_receiver.url("/campaign"))
+    await send_all(campaign_api, campaign, 20_000, "fan")
+    assert len(campaign_receiver.received) < 20_000, "the campaign is still being delivered"
+
+    other_api = await server.api("small-shop")
+    other_receiver = await start_receiver()
+    other = await create(other_api, other_receiver.url("/coupon"))
+    started = time.monotonic()
+    await other_api.Send(
+        pb.SendRequest(webhook_id=other.id, recipients=recipients(1), data=struct(text="x"))
+    )
+    await wait_until(lambda: _has(other_receiver, 1), timeout=30.0, every=0.01)
+    assert time.monotonic() - started <= 1.0
+    assert len(campaign_receiver.received) < 20_000, "it did not wait for the campaign"
+
+
+async def _has(receiver: Receiver, count: int) -> bool:
+    return len(receiver.received) >= count
+
+
+async def test_archiving_stops_pending_retries_and_refuses_retry(api: Api, start_receiver) -> None:
+    receiver = await start_receiver(lambda _, __: web.Response(status=500))
+    webhook = await create(api, receiver.url(), schedule=(1.5, 1.5, 1.5))
+    sent = await api.Send(
+        pb.SendRequest(webhook_id=webhook.id, recipients=recipients(5), data=struct(text="x"))
+    )
+    await wait_until(lambda: _has(receiver, 5), timeout=10.0)
+    await api.Delete(pb.DeleteRequest(id=webhook.id))
+
+    await wait_none_pending(api, webhook.id, timeout=10.0)
+    await asyncio.sleep(1.0)
+    assert len(receiver.received) == 5, "no retry after the webhook was archived"
+    history = await all_history(api, webhook_id=webhook.id)
+    assert {m.status for m in history} == {pb.MESSAGE_STATUS_FAILED}
+    assert {m.error for m in history} == {ARCHIVED}
+    assert {m.attempt_count for m in history} == {1}
+
+    error = await expect_error(
+        api.Retry(pb.RetryRequest(message_id=sent.message_ids[0])),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    assert "archived" in (error.details() or "")
+    assert (await message(api, sent.message_ids[0])).status == pb.MESSAGE_STATUS_FAILED
+    assert len(receiver.received) == 5
+
+
+async def test_lanes_share_a_worker_whose_slots_are_few(
+    start_server: StartServer, start_receiver
+) -> None:
+    """With 4 slots, 2 a destination: a silent receiver holds 2, the healthy one the rest."""
+    server = await start_server(workers=4, host_concurrency=2)
+    api = await server.api()
+    healthy = await start_receiver()
+    async with silent_receiver() as silent:
+        stuck = await create(api, silent + "/never", timeout=10.0)
+        await send_all(api, stuck, 50, "stuck")
+        await asyncio.sleep(0.5)
+        webhook = await create(api, healthy.url("/ok"))
+        took = await delivered_in(api, healthy, webhook, 40)
+    assert took < 5.0, "the silent receiver's 10 s timeouts did not hold the healthy lane"
