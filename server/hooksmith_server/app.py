@@ -15,7 +15,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from hooksmith.v1 import webhooks_pb2
-from hooksmith_server import domain, errors, rendering
+from hooksmith_server import breaker, domain, errors, rendering
 from hooksmith_server.api import registration
 from hooksmith_server.api.auth import Authenticator
 from hooksmith_server.api.servicer import WebhookServicer
@@ -32,6 +32,7 @@ from hooksmith_server.service.webhooks import Webhooks
 from hooksmith_server.store import db as store_db
 from hooksmith_server.store import embedded, migrations
 from hooksmith_server.store.catalog import WebhookStore
+from hooksmith_server.store.destinations import DestinationStore
 from hooksmith_server.store.history import HistoryStore
 from hooksmith_server.store.keys import KeyStore
 from hooksmith_server.store.queue import QueueStore
@@ -86,7 +87,8 @@ class Application:
         self.database = await store_db.Database.connect(self.dsn, max_size=settings.db_pool_size)
         renderer = rendering.Renderer()
         catalog = WebhookStore(self.database)
-        queue = QueueStore(self.database)
+        breakers = breaker.Policy(settings.breaker_threshold, settings.breaker_cooldown)
+        queue = QueueStore(self.database, breakers)
         history = HistoryStore(self.database)
         versions = Versions(catalog, renderer)
         secrets = signing.SigningSecrets(catalog)
@@ -112,7 +114,9 @@ class Application:
                 asyncio.create_task(supervise("retention", retention.run)),
             ]
         if self.serve_grpc:
-            webhooks = Webhooks(catalog, renderer, versions, secrets)
+            webhooks = Webhooks(
+                catalog, renderer, versions, secrets, DestinationStore(self.database)
+            )
             messages = Messages(
                 catalog,
                 versions,

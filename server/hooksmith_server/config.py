@@ -34,6 +34,12 @@ class Settings:
     host_concurrency: int | None = None
     """HOOKSMITH_HOST_CONCURRENCY: the most deliveries in flight to one destination (a
     receiver's host within a workspace) in this process; unset means half the workers."""
+    breaker_threshold: int = 20
+    """HOOKSMITH_BREAKER_THRESHOLD: failed attempts in a row that pause a destination;
+    0 turns the breaker off."""
+    breaker_cooldown: timedelta = timedelta(seconds=30)
+    """HOOKSMITH_BREAKER_COOLDOWN: the first pause; it doubles on each trip in a row, up to
+    10 minutes."""
     egress_allow: tuple[Network, ...] = ()
     """HOOKSMITH_EGRESS_ALLOW: CIDRs (comma- or space-separated) exempt from the SSRF guard."""
     history_retention: timedelta = timedelta(days=30)
@@ -105,6 +111,8 @@ class Settings:
             host_concurrency=(
                 integer("HOST_CONCURRENCY", 0, 1) if get("HOST_CONCURRENCY") else None
             ),
+            breaker_threshold=integer("BREAKER_THRESHOLD", d.breaker_threshold, 0),
+            breaker_cooldown=duration("BREAKER_COOLDOWN", d.breaker_cooldown),
             egress_allow=allow,
             history_retention=duration("HISTORY_RETENTION", d.history_retention),
             lease_margin=duration("LEASE_MARGIN", d.lease_margin),

@@ -94,6 +94,17 @@ class WebhookSpec:
 
 
 @dataclass(frozen=True)
+class DestinationHealth:
+    """The circuit breaker's view of the destination a webhook sends to."""
+
+    destination: str
+    consecutive_failures: int = 0
+    paused_until: datetime | None = None
+    """Set while paused (and after, until a probe succeeds)."""
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
 class Webhook:
     """One version of a saved webhook."""
 
@@ -105,6 +116,8 @@ class Webhook:
     signing_secret: str
     create_time: datetime
     update_time: datetime
+    health: DestinationHealth | None = None
+    """Filled where callers see it (Get, List); None where it is not needed."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +216,10 @@ class Outcome:
     status: MessageStatus
     failures: int
     next_attempt_time: datetime | None
+    receiver_ok: bool | None = None
+    """What the attempt says of the receiver: it answered 2xx (True); it failed as a
+    down or overloaded receiver does (False: connection error, timeout, 408, 429, 5xx);
+    or neither (None: another 4xx, a redirect, or no request made)."""
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,8 @@ def settings_for_tests(**overrides: Any) -> Settings:
         "poll_interval": timedelta(milliseconds=200),
         "lease_margin": timedelta(seconds=2),
         "shutdown_grace": timedelta(seconds=2),
+        # Most tests fail a receiver on purpose to exercise retries; the breaker has its own.
+        "breaker_threshold": 0,
     }
     base.update(overrides)
     return Settings(**base)

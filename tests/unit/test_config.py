@@ -19,6 +19,7 @@ def test_defaults_without_variables() -> None:
     assert s.workers == 512
     assert s.host_concurrency is None
     assert s.lane_limit == 256, "half the workers when HOOKSMITH_HOST_CONCURRENCY is unset"
+    assert (s.breaker_threshold, s.breaker_cooldown) == (20, timedelta(seconds=30))
     assert s.history_retention == timedelta(days=30)
     assert s.egress_allow == ()
 
@@ -31,6 +32,8 @@ def test_every_variable_is_read() -> None:
             "HOOKSMITH_DATA_DIR": "/var/lib/hooksmith",
             "HOOKSMITH_WORKERS": "0",
             "HOOKSMITH_HOST_CONCURRENCY": "8",
+            "HOOKSMITH_BREAKER_THRESHOLD": "0",
+            "HOOKSMITH_BREAKER_COOLDOWN": "2m",
             "HOOKSMITH_EGRESS_ALLOW": "10.1.0.0/16, ::1/128",
             "HOOKSMITH_HISTORY_RETENTION": "12h",
             "HOOKSMITH_LEASE_MARGIN": "5s",
@@ -45,6 +48,8 @@ def test_every_variable_is_read() -> None:
     assert s.data_dir == Path("/var/lib/hooksmith")
     assert s.workers == 0
     assert s.host_concurrency == 8
+    assert s.breaker_threshold == 0
+    assert s.breaker_cooldown == timedelta(minutes=2)
     assert s.egress_allow == (
         ipaddress.ip_network("10.1.0.0/16"),
         ipaddress.ip_network("::1/128"),

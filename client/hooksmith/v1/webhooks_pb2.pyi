@@ -164,6 +164,28 @@ ATTEMPT_TRIGGER_MANUAL: AttemptTrigger.ValueType  # 2
 """By Retry."""
 Global___AttemptTrigger: _TypeAlias = AttemptTrigger  # noqa: Y015
 
+class _DestinationState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DestinationStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DestinationState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DESTINATION_STATE_UNSPECIFIED: _DestinationState.ValueType  # 0
+    DESTINATION_STATE_HEALTHY: _DestinationState.ValueType  # 1
+    """Deliveries go out."""
+    DESTINATION_STATE_PAUSED: _DestinationState.ValueType  # 2
+    """Too many failures in a row: deliveries wait until paused_until, then one probe."""
+
+class DestinationState(_DestinationState, metaclass=_DestinationStateEnumTypeWrapper):
+    """DestinationState is whether deliveries to a destination go out."""
+
+DESTINATION_STATE_UNSPECIFIED: DestinationState.ValueType  # 0
+DESTINATION_STATE_HEALTHY: DestinationState.ValueType  # 1
+"""Deliveries go out."""
+DESTINATION_STATE_PAUSED: DestinationState.ValueType  # 2
+"""Too many failures in a row: deliveries wait until paused_until, then one probe."""
+Global___DestinationState: _TypeAlias = DestinationState  # noqa: Y015
+
 @_typing.final
 class Header(_message.Message):
     """Header is one HTTP header. Order and duplicates are kept, as on the wire."""
@@ -288,6 +310,7 @@ class Webhook(_message.Message):
     SIGNING_SECRET_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    DESTINATION_HEALTH_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     version: _builtins.int
     state: Global___WebhookState.ValueType
@@ -309,6 +332,12 @@ class Webhook(_message.Message):
     def update_time(self) -> _timestamp_pb2.Timestamp:
         """When this version was saved."""
 
+    @_builtins.property
+    def destination_health(self) -> Global___DestinationHealth:
+        """How the receiver of this webhook's messages is doing, as the circuit breaker
+        sees it. Shared by every webhook of the workspace that sends to the same host.
+        """
+
     def __init__(
         self,
         *,
@@ -320,14 +349,54 @@ class Webhook(_message.Message):
         signing_secret: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        destination_health: Global___DestinationHealth | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "spec", b"spec", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "destination_health", b"destination_health", "spec", b"spec", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data_fields", b"data_fields", "id", b"id", "signing_secret", b"signing_secret", "spec", b"spec", "state", b"state", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data_fields", b"data_fields", "destination_health", b"destination_health", "id", b"id", "signing_secret", b"signing_secret", "spec", b"spec", "state", b"state", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Webhook: _TypeAlias = Webhook  # noqa: Y015
+
+@_typing.final
+class DestinationHealth(_message.Message):
+    """DestinationHealth is the circuit breaker's view of one destination."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DESTINATION_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    PAUSED_UNTIL_FIELD_NUMBER: _builtins.int
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    destination: _builtins.str
+    """The receiver's host, or "webhook:<id>" when a template chooses the host."""
+    state: Global___DestinationState.ValueType
+    consecutive_failures: _builtins.int
+    """Attempts that failed in a row (connection errors, timeouts, 408, 429, 5xx)."""
+    last_error: _builtins.str
+    """The error of the last failed attempt, if any."""
+    @_builtins.property
+    def paused_until(self) -> _timestamp_pb2.Timestamp:
+        """While PAUSED: no attempt is made before then; after it, one probe decides."""
+
+    def __init__(
+        self,
+        *,
+        destination: _builtins.str = ...,
+        state: Global___DestinationState.ValueType = ...,
+        paused_until: _timestamp_pb2.Timestamp | None = ...,
+        consecutive_failures: _builtins.int = ...,
+        last_error: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["paused_until", b"paused_until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consecutive_failures", b"consecutive_failures", "destination", b"destination", "last_error", b"last_error", "paused_until", b"paused_until", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DestinationHealth: _TypeAlias = DestinationHealth  # noqa: Y015
 
 @_typing.final
 class Recipient(_message.Message):

@@ -159,6 +159,18 @@ def webhook_pb(value: domain.Webhook) -> pb.Webhook:
         signing_secret=value.signing_secret,
         create_time=timestamp_pb(value.create_time),
         update_time=timestamp_pb(value.update_time),
+        destination_health=health_pb(value.health) if value.health is not None else None,
+    )
+
+
+def health_pb(value: domain.DestinationHealth) -> pb.DestinationHealth:
+    paused = value.paused_until is not None
+    return pb.DestinationHealth(
+        destination=value.destination,
+        state=pb.DESTINATION_STATE_PAUSED if paused else pb.DESTINATION_STATE_HEALTHY,
+        paused_until=timestamp_pb(value.paused_until) if value.paused_until else None,
+        consecutive_failures=min(value.consecutive_failures, 2**31 - 1),
+        last_error=value.last_error or "",
     )
 
 

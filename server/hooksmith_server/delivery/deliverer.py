@@ -113,4 +113,5 @@ def _decide(claim: domain.Claim, delivery: domain.DeliveryPolicy, sent: Exchange
         status=nxt.status,
         failures=nxt.failures,
         next_attempt_time=nxt.next_attempt_time,
+        receiver_ok=True if sent.succeeded else (False if sent.retryable else None),
     )

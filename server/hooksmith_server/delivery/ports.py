@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from hooksmith_server import domain, rendering
+from hooksmith_server import breaker, domain, rendering
 from hooksmith_server.delivery.sender import Exchange
 
 
@@ -41,7 +41,8 @@ class Queue(Protocol):
         lane_limit: int,
     ) -> list[domain.Claim]: ...
 
-    async def record(self, outcomes: Sequence[domain.Outcome]) -> None: ...
+    async def record(self, outcomes: Sequence[domain.Outcome]) -> Sequence[breaker.Change]:
+        """Write outcomes; returns the destinations' breakers they opened or closed."""
 
     async def give_up(self) -> int: ...
 

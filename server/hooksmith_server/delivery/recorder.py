@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 
-from hooksmith_server import domain, errors
+from hooksmith_server import breaker, domain, errors
 from hooksmith_server.delivery import ports
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class Recorder:
         delay = 0.1
         for _ in range(6):
             try:
-                await self._queue.record(batch)
+                log_changes(await self._queue.record(batch))
                 return
             except errors.Unavailable as e:
                 log.warning("recording %d outcomes failed (%s); retrying", len(batch), e)
@@ -69,7 +70,7 @@ class Recorder:
 
     async def _write_one(self, outcome: domain.Outcome) -> None:
         try:
-            await self._queue.record([outcome])
+            log_changes(await self._queue.record([outcome]))
             return
         except Exception as e:
             log.exception("recording the outcome of message %s failed", outcome.claim.id)
@@ -80,3 +81,22 @@ class Recorder:
             await self._queue.record([bare])
         except Exception:
             log.exception("message %s keeps its lease and will be attempted again", bare.claim.id)
+
+
+def log_changes(changes: Sequence[breaker.Change]) -> None:
+    """One line per destination whose breaker opened or closed."""
+    for change in changes:
+        state = change.state
+        where = f"destination {change.lane.destination} of workspace {change.lane.workspace_id}"
+        if change.opened:
+            assert state.paused_until is not None
+            log.info(
+                "%s paused until %s after %d failed attempts in a row (trip %d); last error: %s",
+                where,
+                state.paused_until.isoformat(timespec="seconds"),
+                state.failures,
+                state.trips,
+                state.last_error,
+            )
+        else:
+            log.info("%s answers again: deliveries resumed", where)

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hooksmith_server import domain, errors
-from hooksmith_server.rendering import checks, urls
+from hooksmith_server.rendering import checks
 from hooksmith_server.rendering.body import Body, compile_body
 from hooksmith_server.rendering.jinja import JinjaLanguage
 from hooksmith_server.rendering.language import (
@@ -90,8 +90,6 @@ class CompiledWebhook:
         names = frozenset[str]().union(*(template.names for template in templates))
         self.data_fields: tuple[str, ...] = tuple(sorted(names - RECIPIENT_NAMES))
         """Root names the caller must supply in `data`, sorted."""
-        self.static_host = urls.static_host(spec.url)
-        """The receiver's host when no template can change it, else None."""
         self._uses_user_id = "userId" in names
         self._url = url
         self._headers = headers

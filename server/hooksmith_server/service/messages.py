@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hooksmith_server import domain, errors, ids, pagination, rendering
-from hooksmith_server.delivery import policy
+from hooksmith_server.delivery import policy, recorder
 from hooksmith_server.delivery.deliverer import Deliverer
+from hooksmith_server.service import webhooks
 from hooksmith_server.service.versions import Versions
 from hooksmith_server.store.catalog import WebhookStore
 from hooksmith_server.store.history import HistoryStore
@@ -51,13 +52,6 @@ def check_labels(labels: Mapping[str, str], field: str = "labels") -> None:
             raise errors.InvalidArgument.field(
                 f"{field}[{key!r}]", f"values must be at most {MAX_LABEL_VALUE_CHARS} characters"
             )
-
-
-def destination(webhook: domain.Webhook, compiled: rendering.CompiledWebhook) -> str:
-    """The lane a webhook's messages queue in: its receiver's host, shared by every
-    webhook of the workspace that sends there, or the webhook alone when a template
-    chooses the host."""
-    return compiled.static_host or f"webhook:{webhook.id}"
 
 
 class Messages:
@@ -107,7 +101,7 @@ class Messages:
             raise errors.InvalidArgument.field(
                 "idempotency_key", f"must be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters"
             )
-        webhook, compiled = await self._sendable(caller, webhook_id, data)
+        webhook, _ = await self._sendable(caller, webhook_id, data)
         new = [domain.NewMessage(ids.new(), r) for r in recipients]
         return await self._queue.insert_live(
             caller.workspace_id,
@@ -116,7 +110,7 @@ class Messages:
             data,
             labels,
             idempotency_key or None,
-            destination(webhook, compiled),
+            webhooks.destination(webhook),
         )
 
     async def send_test(
@@ -131,7 +125,7 @@ class Messages:
         webhook, compiled = await self._sendable(caller, webhook_id, data)
         new = [domain.NewMessage(ids.new(), r) for r in recipients]
         lease = policy.timeout(compiled.spec.policy) + self._lease_margin
-        lane = destination(webhook, compiled)
+        lane = webhooks.destination(webhook)
         await self._queue.insert_test(caller.workspace_id, webhook, new, data, lease, lane)
         claims = [
             domain.Claim(
@@ -150,7 +144,7 @@ class Messages:
             for m in new
         ]
         outcomes = await asyncio.gather(*(self._deliverer.attempt(c) for c in claims))
-        await self._queue.record(outcomes)
+        recorder.log_changes(await self._queue.record(outcomes))
         return await self._history.get(caller.workspace_id, [m.id for m in new])
 
     async def get(self, caller: domain.Caller, message_id: str) -> domain.MessageRecord:

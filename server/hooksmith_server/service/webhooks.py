@@ -10,8 +10,10 @@ from typing import Any
 
 from hooksmith_server import domain, errors, ids, pagination, rendering
 from hooksmith_server.delivery import masking, signing
+from hooksmith_server.rendering import urls
 from hooksmith_server.service.versions import Versions
 from hooksmith_server.store.catalog import WebhookStore
+from hooksmith_server.store.destinations import DestinationStore
 
 MAX_NAME_CHARS = 200
 MAX_DESCRIPTION_CHARS = 4_000
@@ -111,8 +113,10 @@ class Webhooks:
         renderer: rendering.Renderer,
         versions: Versions,
         secrets: signing.SigningSecrets,
+        destinations: DestinationStore,
     ) -> None:
         self._store = store
+        self._destinations = destinations
         self._renderer = renderer
         self._versions = versions
         self._secrets = secrets
@@ -127,13 +131,25 @@ class Webhooks:
 
     async def create(self, caller: domain.Caller, spec: domain.WebhookSpec) -> domain.Webhook:
         compiled = self.validated(spec, "spec")
-        return await self._store.create(
+        webhook = await self._store.create(
             caller.workspace_id, spec, compiled.data_fields, signing.new_secret()
         )
+        return await self._with_health(caller, webhook)
 
     async def get(self, caller: domain.Caller, webhook_id: str, version: int = 0) -> domain.Webhook:
-        """One version (the latest for 0), as `caller` may see it."""
-        return as_seen_by(caller, await self._load(caller, webhook_id, version))
+        """One version (the latest for 0), as `caller` may see it, with its destination's health."""
+        webhook = as_seen_by(caller, await self._load(caller, webhook_id, version))
+        return await self._with_health(caller, webhook)
+
+    async def _with_health(self, caller: domain.Caller, webhook: domain.Webhook) -> domain.Webhook:
+        return (await self._all_with_health(caller, [webhook]))[0]
+
+    async def _all_with_health(
+        self, caller: domain.Caller, webhooks: list[domain.Webhook]
+    ) -> list[domain.Webhook]:
+        names = [destination(webhook) for webhook in webhooks]
+        health = await self._destinations.health(caller.workspace_id, names)
+        return [replace(w, health=health[name]) for w, name in zip(webhooks, names, strict=True)]
 
     async def _load(self, caller: domain.Caller, webhook_id: str, version: int) -> domain.Webhook:
         _check_version("version", version)
@@ -148,7 +164,8 @@ class Webhooks:
         page, next_position = await self._store.list(
             caller.workspace_id, limit=limit, after=after, show_archived=show_archived
         )
-        return [as_seen_by(caller, webhook) for webhook in page], pagination.encode(next_position)
+        seen = [as_seen_by(caller, webhook) for webhook in page]
+        return await self._all_with_health(caller, seen), pagination.encode(next_position)
 
     async def update(
         self,
@@ -166,12 +183,14 @@ class Webhooks:
             merged = apply_mask(current, spec, mask)
             return merged, self.validated(merged, "spec").data_fields
 
-        return await self._store.update(
+        webhook = await self._store.update(
             caller.workspace_id, _id(webhook_id), expected_version, edit
         )
+        return await self._with_health(caller, webhook)
 
     async def delete(self, caller: domain.Caller, webhook_id: str) -> domain.Webhook:
-        return await self._store.archive(caller.workspace_id, _id(webhook_id))
+        webhook = await self._store.archive(caller.workspace_id, _id(webhook_id))
+        return await self._with_health(caller, webhook)
 
     async def rotate_secret(self, caller: domain.Caller, webhook_id: str) -> domain.Webhook:
         """A new current secret; the previous ones keep signing for the grace period."""
@@ -181,7 +200,7 @@ class Webhooks:
         )
         # Sign with the new secret from now on in this process; others see it within the TTL.
         self._secrets.forget(caller.workspace_id, webhook_uuid)
-        return webhook
+        return await self._with_health(caller, webhook)
 
     async def preview(
         self,
@@ -207,6 +226,13 @@ class Webhooks:
             # Otherwise a preview would hand out the values Get masks.
             request = replace(request, headers=masking.mask_headers(request.headers))
         return Preview(request, rendered.missing_variables, compiled.data_fields)
+
+
+def destination(webhook: domain.Webhook) -> str:
+    """The lane a webhook's messages queue in: its receiver's host, shared by every
+    webhook of the workspace that sends there, or the webhook alone when a template
+    chooses the host."""
+    return urls.static_host(webhook.spec.url) or f"webhook:{webhook.id}"
 
 
 def as_seen_by(caller: domain.Caller, webhook: domain.Webhook) -> domain.Webhook:

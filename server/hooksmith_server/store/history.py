@@ -23,7 +23,24 @@ def _opt(value: Any, decode: Any) -> Any:
     return decode(value) if value is not None else None
 
 
+def waiting(destination: str, paused_until: datetime, failures: int, error: str | None) -> str:
+    """Why a pending message of a paused destination has not been attempted."""
+    return (
+        f"waiting: destination {destination} is paused until "
+        f"{paused_until.isoformat(timespec='seconds')} after {failures} failed attempts in a "
+        f"row (last: {error or 'unknown'}); it is attempted when the destination answers again"
+    )
+
+
 def _message(row: Any, attempts: tuple[domain.AttemptRecord, ...] = ()) -> domain.MessageRecord:
+    error = row["last_error"]
+    if row["paused_until"] is not None:
+        error = waiting(
+            row["destination"],
+            row["paused_until"],
+            row["destination_failures"],
+            row["destination_error"],
+        )
     return domain.MessageRecord(
         id=row["id"],
         webhook_id=row["webhook_id"],
@@ -34,7 +51,7 @@ def _message(row: Any, attempts: tuple[domain.AttemptRecord, ...] = ()) -> domai
         attempt_count=row["attempt_count"],
         request=_opt(row["last_request"], codec.request_from_json),
         response=_opt(row["last_response"], codec.response_from_json),
-        error=row["last_error"],
+        error=error,
         labels=row["labels"],
         create_time=row["create_time"],
         update_time=row["update_time"],

@@ -16,8 +16,8 @@ from typing import Any
 
 import asyncpg
 
-from hooksmith_server import domain, errors
-from hooksmith_server.store import codec
+from hooksmith_server import breaker, domain, errors
+from hooksmith_server.store import codec, destinations
 from hooksmith_server.store.db import Database
 from hooksmith_server.store.queries import Queries
 
@@ -28,6 +28,8 @@ QUEUE_CHANNEL = "hooksmith_queue"
 MAX_LANES = 10_000
 """The most lanes one claim looks at; past it, lanes wait for the next claim."""
 ARCHIVED = "failed: the webhook was archived before this message was delivered; no request was made"
+PROBE_LEASE = timedelta(seconds=90)
+"""How long a claimed probe keeps its destination half-open (past the longest timeout)."""
 MAX_INTERRUPTED = 3
 """Attempts that may end without an outcome before a message is failed."""
 INTERRUPTED_TEST = (
@@ -96,11 +98,13 @@ class Subscription:
 
 
 class QueueStore:
-    """Messages as work: insert, claim, record outcomes, requeue."""
+    """Messages as work: insert, claim, record outcomes (and breakers), requeue."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, breakers: breaker.Policy | None = None) -> None:
         self._db = db
+        self._breakers = breakers or breaker.Policy()
         self._q = Queries("queue.sql")
+        self._destinations = destinations.DestinationStore(db)
 
     async def insert_live(
         self,
@@ -228,6 +232,7 @@ class QueueStore:
                 lane_limit,
                 MAX_LANES,
                 ARCHIVED,
+                PROBE_LEASE.total_seconds(),
             )
         return [_claim(r) for r in rows]
 
@@ -244,8 +249,11 @@ class QueueStore:
             due: datetime | None = await conn.fetchval(self._q.next_due, MAX_LANES)
         return due
 
-    async def record(self, outcomes: Sequence[domain.Outcome]) -> None:
-        """Write many outcomes in one transaction (group commit)."""
+    async def record(self, outcomes: Sequence[domain.Outcome]) -> list[breaker.Change]:
+        """Write many outcomes in one transaction (group commit), breakers included.
+
+        Returns the breakers the batch opened or closed.
+        """
         attempts = []
         messages = []
         for o in outcomes:
@@ -277,11 +285,18 @@ class QueueStore:
                     "error": error,
                 }
             )
+        reports = breaker.reports(outcomes) if self._breakers.threshold > 0 else {}
         async with self._db.transaction() as conn:
             await conn.execute(self._q.record_attempts, attempts)
             await conn.execute(self._q.record_messages, messages)
-            if any(o.status == domain.MessageStatus.PENDING for o in outcomes):
+            changes = (
+                await self._destinations.record(conn, self._breakers, reports) if reports else []
+            )
+            if any(o.status == domain.MessageStatus.PENDING for o in outcomes) or any(
+                not change.opened for change in changes
+            ):
                 await conn.execute(self._q.notify)
+        return changes
 
     async def requeue(self, workspace_id: uuid.UUID, message_id: uuid.UUID) -> bool:
         """Queue a manual attempt; False when the message is still pending (or absent)."""

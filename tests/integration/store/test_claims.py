@@ -16,7 +16,13 @@ from hooksmith_server.delivery import signing
 from hooksmith_server.store.catalog import WebhookStore
 from hooksmith_server.store.db import Database
 from hooksmith_server.store.keys import KeyStore
-from hooksmith_server.store.queue import ARCHIVED, MAX_INTERRUPTED, MAX_LANES, QueueStore
+from hooksmith_server.store.queue import (
+    ARCHIVED,
+    MAX_INTERRUPTED,
+    MAX_LANES,
+    PROBE_LEASE,
+    QueueStore,
+)
 
 MARGIN = timedelta(seconds=30)
 TIMEOUT = timedelta(seconds=10)
@@ -112,6 +118,7 @@ async def test_a_huge_backlog_is_not_read_to_claim_from_it(database: Database) -
             1000,
             MAX_LANES,
             ARCHIVED,
+            PROBE_LEASE.total_seconds(),
         )
         # EXPLAIN ANALYZE runs the claim; its leases are undone.
         await transaction.rollback()

@@ -4,10 +4,15 @@ FROM messages m JOIN webhooks w ON w.workspace_id = m.workspace_id AND w.id = m.
 WHERE m.workspace_id = $1 AND m.id = $2;
 
 -- name: get_messages
-SELECT id, webhook_id, webhook_version, user_id, kind, status, attempt_count, last_request,
-       last_response, last_error, labels, create_time, update_time, next_attempt_time
-FROM messages
-WHERE workspace_id = $1 AND id = ANY($2::uuid[]);
+-- A pending message of a paused destination says why it waits.
+SELECT m.id, m.webhook_id, m.webhook_version, m.user_id, m.kind, m.status, m.attempt_count,
+       m.last_request, m.last_response, m.last_error, m.labels, m.create_time, m.update_time,
+       m.next_attempt_time, m.destination,
+       CASE WHEN m.status = 'PENDING' THEN d.paused_until END AS paused_until,
+       d.failures AS destination_failures, d.last_error AS destination_error
+FROM messages m
+LEFT JOIN destinations d ON d.workspace_id = m.workspace_id AND d.destination = m.destination
+WHERE m.workspace_id = $1 AND m.id = ANY($2::uuid[]);
 
 -- name: get_attempts
 SELECT message_id, number, trigger, start_time, duration, request, response, error
@@ -16,19 +21,24 @@ WHERE workspace_id = $1 AND message_id = ANY($2::uuid[])
 ORDER BY message_id, number;
 
 -- name: list_history
-SELECT id, webhook_id, webhook_version, user_id, kind, status, attempt_count, last_request,
-       last_response, last_error, labels, create_time, update_time, next_attempt_time
-FROM messages
-WHERE workspace_id = $1
-  AND ($2::uuid IS NULL OR webhook_id = $2)
-  AND (cardinality($3::text[]) = 0 OR status = ANY($3::text[]))
-  AND ($4::text IS NULL OR kind = $4)
-  AND ($5::text IS NULL OR user_id = $5)
-  AND ($6::timestamptz IS NULL OR create_time >= $6)
-  AND ($7::timestamptz IS NULL OR create_time < $7)
-  AND labels @> $8::jsonb
-  AND ($9::timestamptz IS NULL OR (create_time, id) < ($9, $10::uuid))
-ORDER BY create_time DESC, id DESC
+-- A pending message of a paused destination says why it waits.
+SELECT m.id, m.webhook_id, m.webhook_version, m.user_id, m.kind, m.status, m.attempt_count,
+       m.last_request, m.last_response, m.last_error, m.labels, m.create_time, m.update_time,
+       m.next_attempt_time, m.destination,
+       CASE WHEN m.status = 'PENDING' THEN d.paused_until END AS paused_until,
+       d.failures AS destination_failures, d.last_error AS destination_error
+FROM messages m
+LEFT JOIN destinations d ON d.workspace_id = m.workspace_id AND d.destination = m.destination
+WHERE m.workspace_id = $1
+  AND ($2::uuid IS NULL OR m.webhook_id = $2)
+  AND (cardinality($3::text[]) = 0 OR m.status = ANY($3::text[]))
+  AND ($4::text IS NULL OR m.kind = $4)
+  AND ($5::text IS NULL OR m.user_id = $5)
+  AND ($6::timestamptz IS NULL OR m.create_time >= $6)
+  AND ($7::timestamptz IS NULL OR m.create_time < $7)
+  AND m.labels @> $8::jsonb
+  AND ($9::timestamptz IS NULL OR (m.create_time, m.id) < ($9, $10::uuid))
+ORDER BY m.create_time DESC, m.id DESC
 LIMIT $11;
 
 -- name: delete_expired

@@ -39,24 +39,49 @@ SELECT workspace_id, id, 1, 'SCHEDULED', now() FROM inserted;
 -- messages, then across each workspace's lanes (destinations), oldest first within a
 -- lane. $5/$6 give this worker's attempts in flight per lane (`<workspace> <destination>`)
 -- and $7 the most one lane may have in flight, so a full lane takes no more; $8 bounds
--- the lanes looked at. The lease is the webhook's timeout plus a margin ($2 seconds);
--- the claim is committed before any HTTP so no row lock is held while a receiver
--- answers, and an attempt row records that the attempt began. A lease still set means
--- the previous attempt ended without an outcome. Test sends are attempted by their
--- caller only, and messages interrupted $4 times are left to give_up. Messages of an
--- archived webhook are failed here with reason $9, and no request is made.
-WITH open AS (
-    SELECT l.workspace_id, l.destination, $7 - coalesce(busy.n, 0) AS room
+-- the lanes looked at. A lane whose breaker is open is skipped; once its cool-down is
+-- over, one claim (of any process) takes one message as the probe, marked in flight for
+-- $10 seconds. The lease is the webhook's timeout plus a margin ($2 seconds); the claim
+-- is committed before any HTTP so no row lock is held while a receiver answers, and an
+-- attempt row records that the attempt began. A lease still set means the previous
+-- attempt ended without an outcome. Test sends are attempted by their caller only, and
+-- messages interrupted $4 times are left to give_up. Messages of an archived webhook
+-- are failed here with reason $9, and no request is made.
+WITH due_lanes AS (
+    SELECT l.workspace_id, l.destination
     FROM hooksmith_pending_lanes($8) l
-    LEFT JOIN unnest($5::text[], $6::int[]) AS busy (lane, n)
-        ON busy.lane = l.workspace_id::text || ' ' || l.destination
-    WHERE coalesce(busy.n, 0) < $7
-      AND EXISTS (
+    WHERE EXISTS (
         SELECT 1 FROM messages m
         WHERE m.status = 'PENDING' AND m.workspace_id = l.workspace_id
           AND m.destination = l.destination AND m.next_attempt_time <= now())
-    -- More lanes than the batch holds: a different sample each claim.
-    ORDER BY random()
+), probes AS (
+    -- SKIP LOCKED: a destination another claim is probing, or a recorder is updating,
+    -- is left alone rather than waited for.
+    UPDATE destinations d
+    SET probing_until = now() + make_interval(secs => $10)
+    FROM (
+        SELECT d.workspace_id, d.destination
+        FROM destinations d
+        JOIN due_lanes l ON l.workspace_id = d.workspace_id AND l.destination = d.destination
+        WHERE d.paused_until <= now()
+          AND (d.probing_until IS NULL OR d.probing_until <= now())
+        FOR UPDATE OF d SKIP LOCKED
+    ) half_open
+    WHERE d.workspace_id = half_open.workspace_id AND d.destination = half_open.destination
+    RETURNING d.workspace_id, d.destination
+), open AS (
+    SELECT l.workspace_id, l.destination,
+           CASE WHEN p.destination IS NOT NULL THEN 1 ELSE $7 - coalesce(busy.n, 0) END AS room
+    FROM due_lanes l
+    LEFT JOIN destinations d
+        ON d.workspace_id = l.workspace_id AND d.destination = l.destination
+    LEFT JOIN probes p ON p.workspace_id = l.workspace_id AND p.destination = l.destination
+    LEFT JOIN unnest($5::text[], $6::int[]) AS busy (lane, n)
+        ON busy.lane = l.workspace_id::text || ' ' || l.destination
+    WHERE (p.destination IS NOT NULL OR d.paused_until IS NULL)
+      AND coalesce(busy.n, 0) < $7
+    -- Probes first; past that, with more lanes than the batch holds, a new sample each time.
+    ORDER BY p.destination IS NULL, random()
     LIMIT $1
 ), shares AS (
     SELECT workspace_id, destination,
