@@ -77,6 +77,8 @@ class DeliveryPolicy:
     """Per-attempt timeout; None means the default."""
     retry_schedule: tuple[timedelta, ...] = ()
     """Delays before each retry; empty means the default schedule."""
+    rate_limit: float | None = None
+    """Requests per second at most, across every process; None means no limit."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,8 @@ class Claim:
     failures: int
     """Scheduled attempts that failed before this one: the index into the retry schedule."""
     manual: bool
+    send_at: datetime | None = None
+    """A rate-limited message's turn: the request waits until then."""
 
     @property
     def final(self) -> bool:

@@ -223,6 +223,13 @@ class DeliveryPolicy(_message.Message):
 
     TIMEOUT_FIELD_NUMBER: _builtins.int
     RETRY_SCHEDULE_FIELD_NUMBER: _builtins.int
+    RATE_LIMIT_FIELD_NUMBER: _builtins.int
+    rate_limit: _builtins.float
+    """Requests per second at most, for every process together, spread evenly
+    over each second (e.g. 20 means one request every 50 ms). 0 means no limit.
+    Messages waiting for their turn are not charged an attempt. A rate-limited
+    webhook's messages queue apart from other webhooks to the same host.
+    """
     @_builtins.property
     def timeout(self) -> _duration_pb2.Duration:
         """Per-attempt timeout; unset means 10 s, at most 60 s."""
@@ -239,10 +246,11 @@ class DeliveryPolicy(_message.Message):
         *,
         timeout: _duration_pb2.Duration | None = ...,
         retry_schedule: _abc.Iterable[_duration_pb2.Duration] | None = ...,
+        rate_limit: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["timeout", b"timeout"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["retry_schedule", b"retry_schedule", "timeout", b"timeout"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rate_limit", b"rate_limit", "retry_schedule", b"retry_schedule", "timeout", b"timeout"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -125,12 +125,16 @@ def spec(message: pb.WebhookSpec, field: str = "spec") -> domain.WebhookSpec:
                 duration(d, f"{field}.policy.retry_schedule[{i}]")
                 for i, d in enumerate(policy.retry_schedule)
             ),
+            rate_limit=policy.rate_limit or None,
         ),
     )
 
 
 def spec_pb(value: domain.WebhookSpec) -> pb.WebhookSpec:
-    policy = pb.DeliveryPolicy(retry_schedule=[duration_pb(d) for d in value.policy.retry_schedule])
+    policy = pb.DeliveryPolicy(
+        retry_schedule=[duration_pb(d) for d in value.policy.retry_schedule],
+        rate_limit=value.policy.rate_limit or 0.0,
+    )
     if value.policy.timeout is not None:
         policy.timeout.CopyFrom(duration_pb(value.policy.timeout))
     return pb.WebhookSpec(

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,10 @@ from hooksmith_server.delivery.recorder import Recorder
 log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 200
+# A rate-limited message whose turn is this far off means the webhook is at its limit.
+_AT_LIMIT = 0.5
+# At most one "at its rate limit" line per webhook this often.
+_LIMIT_LOG_EVERY = 60.0
 
 
 class Dispatcher:
@@ -52,6 +57,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._lanes: Counter[domain.Lane] = Counter()
+        self._limit_logged: dict[uuid.UUID, float] = {}
         self._stopping = False
 
     async def run(self) -> None:
@@ -117,6 +123,12 @@ class Dispatcher:
             log.error("delivery task failed", exc_info=task.exception())
 
     async def _deliver(self, claim: domain.Claim) -> None:
+        if claim.send_at is not None:
+            # A rate-limited webhook's turn: the claim gave this message its slot.
+            wait = (claim.send_at - datetime.now(UTC)).total_seconds()
+            if wait > _AT_LIMIT:
+                self._log_at_limit(claim)
+            await asyncio.sleep(max(0.0, wait))
         try:
             outcome = await self._deliverer.attempt(claim)
         except errors.Unavailable as e:
@@ -124,6 +136,16 @@ class Dispatcher:
             log.warning("attempt %d of message %s not made: %s", claim.attempt_number, claim.id, e)
             return
         await self._recorder.submit(outcome)
+
+    def _log_at_limit(self, claim: domain.Claim) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._limit_logged.get(claim.webhook_id, -_LIMIT_LOG_EVERY) >= _LIMIT_LOG_EVERY:
+            self._limit_logged[claim.webhook_id] = now
+            log.info(
+                "webhook %s of workspace %s is at its rate limit; messages wait for their turn",
+                claim.webhook_id,
+                claim.workspace_id,
+            )
 
     async def _subscribe(self) -> ports.Subscription | None:
         try:

@@ -20,6 +20,7 @@ MAX_DESCRIPTION_CHARS = 4_000
 MAX_TIMEOUT = timedelta(seconds=60)
 MAX_RETRIES = 25
 MAX_RETRY_DELAY = timedelta(days=7)
+MAX_RATE_LIMIT = 10_000.0
 SECRET_ROTATION_GRACE = timedelta(hours=24)
 MAX_VERSION = 2**31 - 1
 """The largest version number a webhook can have (PostgreSQL `integer`)."""
@@ -36,6 +37,7 @@ _MASK_PATHS = {
     "policy": "policy",
     "policy.timeout": "policy.timeout",
     "policy.retry_schedule": "policy.retry_schedule",
+    "policy.rate_limit": "policy.rate_limit",
 }
 
 
@@ -78,6 +80,15 @@ def validate_spec(spec: domain.WebhookSpec) -> None:
             bad.append(
                 errors.FieldViolation(f"policy.retry_schedule[{i}]", "must be between 0 and 7 days")
             )
+    rate = spec.policy.rate_limit
+    # NaN fails every comparison and is refused too; the bounds keep a slot positive.
+    if rate is not None and not (0 < rate <= MAX_RATE_LIMIT):
+        bad.append(
+            errors.FieldViolation(
+                "policy.rate_limit",
+                f"must be more than 0 and at most {MAX_RATE_LIMIT:,.0f} requests per second",
+            )
+        )
     if bad:
         raise errors.InvalidArgument(violations=bad)
 
@@ -230,9 +241,13 @@ class Webhooks:
 
 def destination(webhook: domain.Webhook) -> str:
     """The lane a webhook's messages queue in: its receiver's host, shared by every
-    webhook of the workspace that sends there, or the webhook alone when a template
-    chooses the host."""
-    return urls.static_host(webhook.spec.url) or f"webhook:{webhook.id}"
+    webhook of the workspace that sends there; or the webhook alone when a template
+    chooses the host, or when it has a rate limit (claims pace the lane)."""
+    if webhook.spec.policy.rate_limit is None:
+        host = urls.static_host(webhook.spec.url)
+        if host is not None:
+            return host
+    return f"webhook:{webhook.id}"
 
 
 def as_seen_by(caller: domain.Caller, webhook: domain.Webhook) -> domain.Webhook:

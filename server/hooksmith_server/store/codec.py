@@ -28,6 +28,7 @@ def spec_to_json(spec: domain.WebhookSpec) -> dict[str, Any]:
         "policy": {
             "timeout": spec.policy.timeout.total_seconds() if spec.policy.timeout else None,
             "retry_schedule": [d.total_seconds() for d in spec.policy.retry_schedule],
+            "rate_limit": spec.policy.rate_limit,
         },
     }
 
@@ -46,6 +47,7 @@ def spec_from_json(data: dict[str, Any]) -> domain.WebhookSpec:
         policy=domain.DeliveryPolicy(
             timeout=timedelta(seconds=timeout) if timeout is not None else None,
             retry_schedule=tuple(timedelta(seconds=s) for s in policy.get("retry_schedule", [])),
+            rate_limit=policy.get("rate_limit"),
         ),
     )
 

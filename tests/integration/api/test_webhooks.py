@@ -181,6 +181,47 @@ async def test_spec_field_checks_name_the_field(api: Api) -> None:
     await expect_invalid(api.Create(pb.CreateRequest(spec=spec)), "spec.method")
 
 
+@pytest.mark.parametrize("rate", [-1.0, 10_001.0, float("nan"), float("inf")])
+async def test_a_rate_limit_out_of_range_names_the_field(api: Api, rate: float) -> None:
+    spec = sms_spec()
+    spec.policy.rate_limit = rate
+    await expect_invalid(
+        api.Create(pb.CreateRequest(spec=spec)), "spec.policy.rate_limit", "requests per second"
+    )
+
+
+async def test_a_rate_limit_is_kept_and_can_be_updated_alone(api: Api) -> None:
+    spec = sms_spec()
+    spec.policy.rate_limit = 0.5
+    created = (await api.Create(pb.CreateRequest(spec=spec))).webhook
+    assert created.spec.policy.rate_limit == 0.5
+    change = pb.WebhookSpec(policy=pb.DeliveryPolicy(rate_limit=20))
+    updated = (
+        await api.Update(
+            pb.UpdateRequest(
+                id=created.id,
+                spec=change,
+                update_mask=field_mask_pb2.FieldMask(paths=["policy.rate_limit"]),
+                expected_version=1,
+            )
+        )
+    ).webhook
+    assert updated.spec.policy.rate_limit == 20
+    assert updated.spec.url == created.spec.url
+    # No limit again: 0 on the wire.
+    cleared = (
+        await api.Update(
+            pb.UpdateRequest(
+                id=created.id,
+                spec=pb.WebhookSpec(),
+                update_mask=field_mask_pb2.FieldMask(paths=["policy.rate_limit"]),
+                expected_version=2,
+            )
+        )
+    ).webhook
+    assert cleared.spec.policy.rate_limit == 0
+
+
 async def test_rotate_secret_gives_a_new_current_secret(api: Api) -> None:
     created = (await api.Create(pb.CreateRequest(spec=sms_spec()))).webhook
     rotated = (await api.RotateSecret(pb.RotateSecretRequest(id=created.id))).webhook

@@ -20,7 +20,10 @@ from hooksmith_server.store.queue import (
     ARCHIVED,
     MAX_INTERRUPTED,
     MAX_LANES,
+    PACING,
     PROBE_LEASE,
+    RATE_HORIZON,
+    RATE_LEAD,
     QueueStore,
 )
 
@@ -119,6 +122,9 @@ async def test_a_huge_backlog_is_not_read_to_claim_from_it(database: Database) -
             MAX_LANES,
             ARCHIVED,
             PROBE_LEASE.total_seconds(),
+            RATE_HORIZON.total_seconds(),
+            RATE_LEAD.total_seconds(),
+            PACING,
         )
         # EXPLAIN ANALYZE runs the claim; its leases are undone.
         await transaction.rollback()

@@ -46,7 +46,9 @@ SELECT workspace_id, id, 1, 'SCHEDULED', now() FROM inserted;
 -- attempt row records that the attempt began. A lease still set means the previous
 -- attempt ended without an outcome. Test sends are attempted by their caller only, and
 -- messages interrupted $4 times are left to give_up. Messages of an archived webhook
--- are failed here with reason $9, and no request is made.
+-- are failed here with reason $9, and no request is made. A rate-limited webhook's lane
+-- takes only what fits in its slots before now + $11 seconds: each message gets its
+-- slot (`send_at`, 1/rate apart, after the webhook's `next_slot`) and the slot moves on.
 WITH due_lanes AS (
     SELECT l.workspace_id, l.destination
     FROM hooksmith_pending_lanes($8) l
@@ -71,26 +73,50 @@ WITH due_lanes AS (
     RETURNING d.workspace_id, d.destination
 ), open AS (
     SELECT l.workspace_id, l.destination,
-           CASE WHEN p.destination IS NOT NULL THEN 1 ELSE $7 - coalesce(busy.n, 0) END AS room
+           CASE WHEN p.destination IS NOT NULL THEN 1 ELSE $7 - coalesce(busy.n, 0) END AS room,
+           pace.rate, pace.next_slot
     FROM due_lanes l
     LEFT JOIN destinations d
         ON d.workspace_id = l.workspace_id AND d.destination = l.destination
     LEFT JOIN probes p ON p.workspace_id = l.workspace_id AND p.destination = l.destination
     LEFT JOIN unnest($5::text[], $6::int[]) AS busy (lane, n)
         ON busy.lane = l.workspace_id::text || ' ' || l.destination
+    -- A rate-limited webhook is a lane of its own, named `webhook:<id>`.
+    LEFT JOIN LATERAL (
+        -- Paced a little under the limit ($13): a request that leaves late then still
+        -- does not share a receiver's one-second window with one more than allowed.
+        SELECT (v.spec -> 'policy' ->> 'rate_limit')::float8 * $13 AS rate, r.next_slot
+        FROM webhooks w
+        JOIN webhook_versions v
+            ON v.workspace_id = w.workspace_id AND v.webhook_id = w.id
+           AND v.version = w.latest_version
+        LEFT JOIN rate_limits r ON r.workspace_id = w.workspace_id AND r.webhook_id = w.id
+        WHERE w.workspace_id = l.workspace_id
+          AND w.id = CASE WHEN l.destination LIKE 'webhook:%'
+                          THEN substr(l.destination, 9)::uuid END
+    ) pace ON true
     WHERE (p.destination IS NOT NULL OR d.paused_until IS NULL)
       AND coalesce(busy.n, 0) < $7
     -- Probes first; past that, with more lanes than the batch holds, a new sample each time.
     ORDER BY p.destination IS NULL, random()
     LIMIT $1
 ), shares AS (
-    SELECT workspace_id, destination,
+    SELECT workspace_id, destination, rate,
            least(room, ceil(ceil($1::float8 / (SELECT count(DISTINCT workspace_id) FROM open))
-                            / count(*) OVER (PARTITION BY workspace_id)))::int AS take
+                            / count(*) OVER (PARTITION BY workspace_id)),
+                 CASE
+                     WHEN rate IS NULL OR rate <= 0 THEN room
+                     WHEN coalesce(next_slot, now()) > now() + make_interval(secs => $11) THEN 0
+                     ELSE greatest(1, floor(rate * ($11 - greatest(0, extract(epoch FROM
+                              coalesce(next_slot, now()) - now())))))
+                 END)::int AS take
     FROM open
 ), picked AS (
-    SELECT due.id FROM shares s CROSS JOIN LATERAL (
-        SELECT m.id FROM messages m
+    SELECT due.id, s.rate,
+           row_number() OVER (PARTITION BY s.workspace_id, s.destination
+                              ORDER BY due.next_attempt_time) AS slot
+    FROM shares s CROSS JOIN LATERAL (
+        SELECT m.id, m.next_attempt_time FROM messages m
         WHERE m.status = 'PENDING' AND m.workspace_id = s.workspace_id
           AND m.destination = s.destination AND m.next_attempt_time <= now()
           AND NOT (m.kind = 'TEST' AND NOT m.manual)
@@ -113,9 +139,11 @@ WITH due_lanes AS (
     SET attempt_count = m.attempt_count + 1,
         interrupted_attempts = m.interrupted_attempts + (m.locked_until IS NOT NULL)::int,
         locked_until = now() + make_interval(secs =>
-            coalesce((v.spec -> 'policy' ->> 'timeout')::float8, $3) + $2),
+            coalesce((v.spec -> 'policy' ->> 'timeout')::float8, $3) + $2
+            + CASE WHEN p.rate > 0 THEN 2 * $11 ELSE 0 END),
         next_attempt_time = now() + make_interval(secs =>
-            coalesce((v.spec -> 'policy' ->> 'timeout')::float8, $3) + $2),
+            coalesce((v.spec -> 'policy' ->> 'timeout')::float8, $3) + $2
+            + CASE WHEN p.rate > 0 THEN 2 * $11 ELSE 0 END),
         update_time = now()
     FROM picked p, webhooks w, webhook_versions v
     WHERE m.id = p.id
@@ -129,8 +157,29 @@ WITH due_lanes AS (
     SELECT workspace_id, id, attempt_count,
            CASE WHEN manual THEN 'MANUAL' ELSE 'SCHEDULED' END, now()
     FROM claimed
+), paced AS (
+    -- Under the row lock, so claims of several processes hand out disjoint slots. The
+    -- first slot is $12 seconds ahead of the clock, never behind it: a slot already
+    -- past by the time the worker has its claim would go out at once, beside the next.
+    INSERT INTO rate_limits AS r (workspace_id, webhook_id, next_slot)
+    SELECT c.workspace_id, c.webhook_id,
+           clock_timestamp() + make_interval(secs => $12 + count(*) / max(p.rate))
+    FROM claimed c JOIN picked p ON p.id = c.id
+    WHERE p.rate > 0
+    GROUP BY c.workspace_id, c.webhook_id
+    ON CONFLICT (workspace_id, webhook_id) DO UPDATE
+    SET next_slot = greatest(r.next_slot, clock_timestamp() + make_interval(secs => $12))
+                    + (EXCLUDED.next_slot - clock_timestamp() - make_interval(secs => $12))
+    RETURNING r.workspace_id, r.webhook_id, r.next_slot
 )
-SELECT * FROM claimed;
+SELECT c.*,
+       -- The k-th of n messages gets next_slot - (n - k + 1) / rate.
+       pc.next_slot - make_interval(secs =>
+           (count(*) OVER w - row_number() OVER (w ORDER BY p.slot) + 1) / p.rate) AS send_at
+FROM claimed c
+JOIN picked p ON p.id = c.id
+LEFT JOIN paced pc ON pc.workspace_id = c.workspace_id AND pc.webhook_id = c.webhook_id
+WINDOW w AS (PARTITION BY c.workspace_id, c.webhook_id);
 
 -- name: next_due
 -- The earliest next attempt over every lane: the first index entry of each.
