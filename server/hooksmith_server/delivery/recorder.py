@@ -54,6 +54,7 @@ class Recorder:
         for _ in range(6):
             try:
                 log_changes(await self._queue.record(batch))
+                log_outcomes(batch)
                 return
             except errors.Unavailable as e:
                 log.warning("recording %d outcomes failed (%s); retrying", len(batch), e)
@@ -71,6 +72,7 @@ class Recorder:
     async def _write_one(self, outcome: domain.Outcome) -> None:
         try:
             log_changes(await self._queue.record([outcome]))
+            log_outcomes([outcome])
             return
         except Exception as e:
             log.exception("recording the outcome of message %s failed", outcome.claim.id)
@@ -100,3 +102,34 @@ def log_changes(changes: Sequence[breaker.Change]) -> None:
             )
         else:
             log.info("%s answers again: deliveries resumed", where)
+
+
+def log_outcomes(outcomes: Sequence[domain.Outcome]) -> None:
+    """Every attempt at DEBUG; a message that failed for good at INFO. Never a body."""
+    for outcome in outcomes:
+        claim = outcome.claim
+        if log.isEnabledFor(logging.DEBUG):
+            answer = (
+                f"HTTP {outcome.response.status_code}"
+                if outcome.response is not None
+                else outcome.error
+            )
+            log.debug(
+                "attempt %d of message %s (webhook %s, workspace %s): %s in %.0f ms, now %s",
+                claim.attempt_number,
+                claim.id,
+                claim.webhook_id,
+                claim.workspace_id,
+                answer,
+                outcome.duration.total_seconds() * 1000,
+                outcome.status.value,
+            )
+        if outcome.status is domain.MessageStatus.FAILED:
+            log.info(
+                "message %s of webhook %s in workspace %s failed after %d attempt(s): %s",
+                claim.id,
+                claim.webhook_id,
+                claim.workspace_id,
+                claim.attempt_number,
+                outcome.error,
+            )

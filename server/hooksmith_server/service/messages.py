@@ -145,6 +145,7 @@ class Messages:
         ]
         outcomes = await asyncio.gather(*(self._deliverer.attempt(c) for c in claims))
         recorder.log_changes(await self._queue.record(outcomes))
+        recorder.log_outcomes(outcomes)
         return await self._history.get(caller.workspace_id, [m.id for m in new])
 
     async def get(self, caller: domain.Caller, message_id: str) -> domain.MessageRecord:
