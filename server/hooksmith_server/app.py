@@ -34,6 +34,7 @@ from hooksmith_server.store import embedded, migrations
 from hooksmith_server.store.catalog import WebhookStore
 from hooksmith_server.store.destinations import DestinationStore
 from hooksmith_server.store.history import HistoryStore
+from hooksmith_server.store.intake import Intake
 from hooksmith_server.store.keys import KeyStore
 from hooksmith_server.store.queue import QueueStore
 
@@ -117,10 +118,12 @@ class Application:
             webhooks = Webhooks(
                 catalog, renderer, versions, secrets, DestinationStore(self.database)
             )
+            intake = Intake(queue)
+            self._tasks.append(asyncio.create_task(supervise("intake", intake.run)))
             messages = Messages(
-                catalog,
                 versions,
                 queue,
+                intake,
                 history,
                 deliverer,
                 lease_margin=settings.lease_margin,

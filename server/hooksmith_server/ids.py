@@ -11,14 +11,20 @@ from hooksmith_server import errors
 
 def new() -> uuid.UUID:
     """A UUIDv7: 48 bits of Unix milliseconds, then random bits (RFC 9562)."""
+    return new_many(1)[0]
+
+
+def new_many(count: int) -> list[uuid.UUID]:
+    """`count` UUIDv7s of this millisecond, from one read of the random source."""
     ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76  # version
-    value |= (rand >> 68) << 64  # 12 random bits (rand_a)
-    value |= 0b10 << 62  # variant
-    value |= rand & ((1 << 62) - 1)  # 62 random bits (rand_b)
-    return uuid.UUID(int=value)
+    head = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | 0b10 << 62  # time, version, variant
+    random = os.urandom(10 * count)
+    ids = []
+    for i in range(0, 10 * count, 10):
+        rand = int.from_bytes(random[i : i + 10], "big")
+        # 12 random bits (rand_a), then 62 (rand_b).
+        ids.append(uuid.UUID(int=head | (rand >> 68) << 64 | rand & ((1 << 62) - 1)))
+    return ids
 
 
 def parse(text: str, field: str) -> uuid.UUID:

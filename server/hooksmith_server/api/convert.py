@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
+from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
 
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith_server import domain, errors
+from hooksmith_server.api import storable
 
 _METHODS = {
     pb.HTTP_METHOD_UNSPECIFIED: domain.HttpMethod.POST,
@@ -95,8 +97,47 @@ def timestamp_pb(t: Any) -> timestamp_pb2.Timestamp:
     return out
 
 
-def struct(s: struct_pb2.Struct) -> dict[str, Any]:
-    return json_format.MessageToDict(s)
+def struct(s: struct_pb2.Struct, field: str) -> dict[str, Any]:
+    """A Struct as JSON values (numbers are floats), as `json_format.MessageToDict` gives.
+
+    A NUL character or a non-finite number, which the store cannot hold, is
+    InvalidArgument naming its path below `field` (`recipients[3].tags.name`). One
+    plain loop: a Send carries thousands of values.
+    """
+    out = {}
+    for key, value in s.fields.items():
+        if "\x00" in key:
+            raise errors.InvalidArgument.field(field, storable.NUL)
+        out[key] = _plain(value, field, key)
+    return out
+
+
+def _plain(value: struct_pb2.Value, path: str, key: str | int) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        text = value.string_value
+        if "\x00" in text:
+            raise errors.InvalidArgument.field(_at(path, key), storable.NUL)
+        return text
+    if kind == "number_value":
+        number = value.number_value
+        if not math.isfinite(number):
+            raise errors.InvalidArgument.field(_at(path, key), storable.NOT_FINITE)
+        return number
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return struct(value.struct_value, _at(path, key))
+    if kind == "list_value":
+        inner = _at(path, key)
+        return [_plain(item, inner, i) for i, item in enumerate(value.list_value.values)]
+    return None
+
+
+def _at(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
 
 
 def struct_pb(value: Any) -> struct_pb2.Struct:
@@ -178,11 +219,11 @@ def health_pb(value: domain.DestinationHealth) -> pb.DestinationHealth:
     )
 
 
-def recipient(message: pb.Recipient) -> domain.Recipient:
+def recipient(message: pb.Recipient, field: str) -> domain.Recipient:
     return domain.Recipient(
         user_id=message.user_id,
-        tags=struct(message.tags),
-        entry_event=struct(message.entry_event),
+        tags=struct(message.tags, f"{field}.tags"),
+        entry_event=struct(message.entry_event, f"{field}.entry_event"),
     )
 
 

@@ -132,8 +132,8 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
             webhook_id=request.webhook_id if source == "webhook_id" else None,
             draft=convert.spec(request.draft, "draft") if source == "draft" else None,
             version=request.version,
-            recipient=convert.recipient(request.recipient),
-            data=convert.struct(request.data),
+            recipient=convert.recipient(request.recipient, "recipient"),
+            data=convert.struct(request.data, "data"),
         )
         return pb.RenderResponse(
             request=convert.request_pb(preview.request),
@@ -155,8 +155,8 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
         sent = await self.messages.send_test(
             caller,
             request.webhook_id,
-            [convert.recipient(r) for r in request.recipients],
-            convert.struct(request.data),
+            [convert.recipient(r, f"recipients[{i}]") for i, r in enumerate(request.recipients)],
+            convert.struct(request.data, "data"),
         )
         return pb.SendTestResponse(messages=[convert.message_pb(m) for m in sent])
 
@@ -167,8 +167,8 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
         message_ids = await self.messages.send(
             caller,
             request.webhook_id,
-            [convert.recipient(r) for r in request.recipients],
-            convert.struct(request.data),
+            [convert.recipient(r, f"recipients[{i}]") for i, r in enumerate(request.recipients)],
+            convert.struct(request.data, "data"),
             idempotency_key=request.idempotency_key,
             labels=dict(request.labels),
         )

@@ -13,9 +13,9 @@ from hooksmith_server.delivery import policy, recorder
 from hooksmith_server.delivery.deliverer import Deliverer
 from hooksmith_server.service import webhooks
 from hooksmith_server.service.versions import Versions
-from hooksmith_server.store.catalog import WebhookStore
 from hooksmith_server.store.history import HistoryStore
-from hooksmith_server.store.queue import QueueStore
+from hooksmith_server.store.intake import Intake
+from hooksmith_server.store.queue import LiveSend, QueueStore
 
 MAX_SEND_RECIPIENTS = 1_000
 MAX_TEST_RECIPIENTS = 20
@@ -59,25 +59,31 @@ class Messages:
 
     def __init__(
         self,
-        webhooks: WebhookStore,
         versions: Versions,
         queue: QueueStore,
+        intake: Intake,
         history: HistoryStore,
         deliverer: Deliverer,
         *,
         lease_margin: timedelta,
     ) -> None:
-        self._webhooks = webhooks
         self._versions = versions
         self._queue = queue
+        self._intake = intake
         self._history = history
         self._deliverer = deliverer
         self._lease_margin = lease_margin
 
     async def _sendable(
-        self, caller: domain.Caller, webhook_id: str, data: Mapping[str, Any]
+        self,
+        caller: domain.Caller,
+        webhook_id: str,
+        data: Mapping[str, Any],
+        *,
+        fresh: bool = False,
     ) -> tuple[domain.Webhook, rendering.CompiledWebhook]:
-        webhook = await self._webhooks.get(caller.workspace_id, ids.parse(webhook_id, "webhook_id"))
+        webhook_uuid = ids.parse(webhook_id, "webhook_id")
+        webhook = await self._versions.current(caller.workspace_id, webhook_uuid, fresh=fresh)
         if webhook.state == domain.WebhookState.ARCHIVED:
             raise errors.FailedPrecondition(f"webhook {webhook.id} is archived and cannot be sent")
         compiled = self._versions.compiled(caller.workspace_id, webhook)
@@ -102,16 +108,19 @@ class Messages:
                 "idempotency_key", f"must be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters"
             )
         webhook, _ = await self._sendable(caller, webhook_id, data)
-        new = [domain.NewMessage(ids.new(), r) for r in recipients]
-        return await self._queue.insert_live(
-            caller.workspace_id,
-            webhook,
-            new,
-            data,
-            labels,
-            idempotency_key or None,
-            webhooks.destination(webhook),
+        send = LiveSend(
+            workspace_id=caller.workspace_id,
+            webhook=webhook,
+            messages=[
+                domain.NewMessage(i, r)
+                for i, r in zip(ids.new_many(len(recipients)), recipients, strict=True)
+            ],
+            data=data,
+            labels=labels,
+            idempotency_key=idempotency_key or None,
+            destination=webhooks.destination(webhook),
         )
+        return await self._intake.insert_live(send)
 
     async def send_test(
         self,
@@ -122,7 +131,8 @@ class Messages:
     ) -> list[domain.MessageRecord]:
         """Attempt now, once per recipient; returns the recorded messages."""
         check_recipients(recipients, MAX_TEST_RECIPIENTS)
-        webhook, compiled = await self._sendable(caller, webhook_id, data)
+        # The console tests what it just saved, maybe through another process: no cache.
+        webhook, compiled = await self._sendable(caller, webhook_id, data, fresh=True)
         new = [domain.NewMessage(ids.new(), r) for r in recipients]
         lease = policy.timeout(compiled.spec.policy) + self._lease_margin
         lane = webhooks.destination(webhook)

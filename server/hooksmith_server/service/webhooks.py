@@ -197,10 +197,12 @@ class Webhooks:
         webhook = await self._store.update(
             caller.workspace_id, _id(webhook_id), expected_version, edit
         )
+        self._versions.forget(caller.workspace_id, uuid.UUID(webhook.id))
         return await self._with_health(caller, webhook)
 
     async def delete(self, caller: domain.Caller, webhook_id: str) -> domain.Webhook:
         webhook = await self._store.archive(caller.workspace_id, _id(webhook_id))
+        self._versions.forget(caller.workspace_id, uuid.UUID(webhook.id))
         return await self._with_health(caller, webhook)
 
     async def rotate_secret(self, caller: domain.Caller, webhook_id: str) -> domain.Webhook:

@@ -41,6 +41,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Nothing to reset: pool connections never change session state.
+
+    No SET, LISTEN or advisory lock is ever taken on a pooled connection (LISTEN and
+    migrations use `connect_once`), and asyncpg still rolls back an open transaction.
+    Its default reset is a round trip on every release.
+    """
+
+
 class Database:
     """A pool of connections to one PostgreSQL database."""
 
@@ -52,7 +61,11 @@ class Database:
     async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> Database:
         try:
             pool = await asyncpg.create_pool(
-                dsn, min_size=min_size, max_size=max_size, init=_init_connection
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                init=_init_connection,
+                reset=_keep_session,
             )
         except _UNAVAILABLE as e:
             raise errors.Unavailable(f"cannot connect to PostgreSQL: {e}") from e

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,8 +51,21 @@ GAVE_UP = (
 )
 
 
-class _Vanished(Exception):
+class Vanished(Exception):
     """A row read back in the same call was gone."""
+
+
+@dataclass(frozen=True)
+class LiveSend:
+    """One Send's messages, ready to be stored."""
+
+    workspace_id: uuid.UUID
+    webhook: domain.Webhook
+    messages: Sequence[domain.NewMessage]
+    data: Mapping[str, Any]
+    labels: Mapping[str, str]
+    idempotency_key: str | None
+    destination: str
 
 
 def recipient_json(recipient: domain.Recipient) -> dict[str, Any]:
@@ -115,80 +129,83 @@ class QueueStore:
         self._q = Queries("queue.sql")
         self._destinations = destinations.DestinationStore(db)
 
-    async def insert_live(
-        self,
-        workspace_id: uuid.UUID,
-        webhook: domain.Webhook,
-        messages: Sequence[domain.NewMessage],
-        data: Mapping[str, Any],
-        labels: Mapping[str, str],
-        idempotency_key: str | None,
-        destination: str,
-    ) -> list[uuid.UUID]:
-        """Store the messages and wake the workers; returns the ids in input order.
+    async def insert_live(self, send: LiveSend) -> list[uuid.UUID]:
+        """Store one Send's messages and wake the workers; returns the ids in input order.
 
         With an idempotency key, a user who already has a message under that key
         gets the existing id, also when another call inserts it concurrently
         (the unique index makes the second insert wait for the first to commit).
         """
-        webhook_id = uuid.UUID(webhook.id)
         for attempt in range(1, 4):
             try:
-                return await self._insert_live(
-                    workspace_id,
-                    webhook_id,
-                    webhook.version,
-                    messages,
-                    data,
-                    labels,
-                    idempotency_key,
-                    destination,
-                )
-            except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, _Vanished):
+                return (await self.insert_sends([send]))[0]
+            except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, Vanished):
                 # Rare races with concurrent Sends or retention; the whole call is redone.
                 if attempt == 3:
                     raise errors.Aborted("Send conflicted with concurrent changes; retry") from None
         raise AssertionError("unreachable")
 
-    async def _insert_live(
-        self,
-        workspace_id: uuid.UUID,
-        webhook_id: uuid.UUID,
-        version: int,
-        messages: Sequence[domain.NewMessage],
-        data: Mapping[str, Any],
-        labels: Mapping[str, str],
-        idempotency_key: str | None,
-        destination: str,
-    ) -> list[uuid.UUID]:
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                self._q.insert_live,
-                workspace_id,
-                webhook_id,
-                version,
-                dict(data),
-                dict(labels),
-                idempotency_key,
-                _new_rows(messages),
-                destination,
+    async def insert_sends(self, sends: Sequence[LiveSend]) -> list[list[uuid.UUID]]:
+        """Store the messages of several Sends in one transaction; their ids, per Send.
+
+        Raises the driver's deadlock or serialization error, or `Vanished`, for the
+        caller to redo the work.
+        """
+        rows = []
+        heads = []
+        keyed = []
+        for n, send in enumerate(sends):
+            heads.append(
+                {
+                    "send": n,
+                    "workspace_id": str(send.workspace_id),
+                    "webhook_id": send.webhook.id,
+                    "webhook_version": send.webhook.version,
+                    "data": dict(send.data),
+                    "labels": dict(send.labels),
+                    "idempotency_key": send.idempotency_key,
+                    "destination": send.destination,
+                }
             )
-            if idempotency_key is not None:
-                rows = await conn.fetch(
-                    self._q.find_idempotent,
-                    workspace_id,
-                    webhook_id,
-                    idempotency_key,
-                    [m.recipient.user_id for m in messages],
+            for m in send.messages:
+                rows.append(
+                    {
+                        "send": n,
+                        "id": str(m.id),
+                        "user_id": m.recipient.user_id,
+                        "recipient": recipient_json(m.recipient),
+                    }
                 )
-                by_user = {r["user_id"]: r["id"] for r in rows}
-                if any(m.recipient.user_id not in by_user for m in messages):
-                    # Deleted by retention between the insert and this read.
-                    raise _Vanished
-                ids = [by_user[m.recipient.user_id] for m in messages]
-            else:
-                ids = [m.id for m in messages]
+                if send.idempotency_key is not None:
+                    keyed.append(
+                        {
+                            "send": n,
+                            "workspace_id": str(send.workspace_id),
+                            "webhook_id": send.webhook.id,
+                            "idempotency_key": send.idempotency_key,
+                            "user_id": m.recipient.user_id,
+                        }
+                    )
+        found: dict[tuple[int, str], uuid.UUID] = {}
+        if not keyed:
+            async with self._db.connection() as conn:
+                await conn.execute(self._q.insert_live_and_notify, rows, heads)
+            return [[m.id for m in send.messages] for send in sends]
+        async with self._db.transaction() as conn:
+            await conn.execute(self._q.insert_live, rows, heads)
+            for r in await conn.fetch(self._q.find_idempotent, keyed):
+                found[(r["send"], r["user_id"])] = r["id"]
             await conn.execute(self._q.notify)
+        ids = []
+        for n, send in enumerate(sends):
+            if send.idempotency_key is None:
+                ids.append([m.id for m in send.messages])
+                continue
+            keys = [(n, m.recipient.user_id) for m in send.messages]
+            if any(key not in found for key in keys):
+                # Deleted by retention between the insert and this read.
+                raise Vanished
+            ids.append([found[key] for key in keys])
         return ids
 
     async def insert_test(

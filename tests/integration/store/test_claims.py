@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
-import pytest
 
 from hooksmith_server import domain, ids
-from hooksmith_server.delivery import signing
 from hooksmith_server.store.catalog import WebhookStore
 from hooksmith_server.store.db import Database
-from hooksmith_server.store.keys import KeyStore
 from hooksmith_server.store.queue import (
     ARCHIVED,
     MAX_INTERRUPTED,
@@ -24,31 +20,13 @@ from hooksmith_server.store.queue import (
     PROBE_LEASE,
     RATE_HORIZON,
     RATE_LEAD,
+    LiveSend,
     QueueStore,
 )
+from tests.harness.catalog import webhook, workspace
 
 MARGIN = timedelta(seconds=30)
 TIMEOUT = timedelta(seconds=10)
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    db = await Database.connect(database_url, max_size=4)
-    yield db
-    await db.close()
-
-
-async def workspace(db: Database, name: str) -> uuid.UUID:
-    keys = KeyStore(db)
-    key = await keys.create(name, domain.Scope.CONSOLE)
-    caller = await keys.authenticate(key)
-    assert caller is not None
-    return caller.workspace_id
-
-
-async def webhook(db: Database, workspace_id: uuid.UUID, url: str) -> domain.Webhook:
-    spec = domain.WebhookSpec(name="w", url=url)
-    return await WebhookStore(db).create(workspace_id, spec, (), signing.new_secret())
 
 
 async def fill(
@@ -161,7 +139,7 @@ async def test_messages_of_an_archived_webhook_are_failed_not_claimed(database: 
     hook = await webhook(database, a, "https://gone.example/x")
     queue = QueueStore(database)
     new = [domain.NewMessage(ids.new(), domain.Recipient(f"u{i}")) for i in range(3)]
-    await queue.insert_live(a, hook, new, {}, {}, None, "gone.example")
+    await queue.insert_live(LiveSend(a, hook, new, {}, {}, None, "gone.example"))
     await WebhookStore(database).archive(a, uuid.UUID(hook.id))
 
     assert await queue.claim(10, MARGIN, TIMEOUT, in_flight={}, lane_limit=10) == []

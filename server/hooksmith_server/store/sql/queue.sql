@@ -1,21 +1,46 @@
 -- name: insert_live
--- One row per recipient; with an idempotency key, a (webhook, key, user) that
--- already has a message is skipped and looked up by find_idempotent.
+-- The messages of one or more Sends ($2: one object per Send, numbered by `send`),
+-- one row per recipient ($1). With an idempotency key, a (webhook, key, user) that
+-- already has a message is skipped, and find_idempotent looks it up.
 INSERT INTO messages (workspace_id, id, webhook_id, webhook_version, kind, status, user_id,
                       recipient, data, labels, idempotency_key, destination, next_attempt_time,
                       create_time, update_time)
-SELECT $1, r.id, $2, $3, 'LIVE', 'PENDING', r.user_id, r.recipient, $4, $5, $6, $8, now(), now(),
-       now()
-FROM jsonb_to_recordset($7::jsonb) AS r(id uuid, user_id text, recipient jsonb)
+SELECT s.workspace_id, r.id, s.webhook_id, s.webhook_version, 'LIVE', 'PENDING', r.user_id,
+       r.recipient, s.data, s.labels, s.idempotency_key, s.destination, now(), now(), now()
+FROM jsonb_to_recordset($1::jsonb) AS r (send int, id uuid, user_id text, recipient jsonb)
+JOIN jsonb_to_recordset($2::jsonb) AS s (send int, workspace_id uuid, webhook_id uuid,
+     webhook_version int, data jsonb, labels jsonb, idempotency_key text, destination text)
+  ON s.send = r.send
 -- One order for every caller, so concurrent Sends sharing users cannot deadlock.
-ORDER BY r.user_id
+ORDER BY s.workspace_id, s.webhook_id, s.idempotency_key, r.user_id
 ON CONFLICT (workspace_id, webhook_id, idempotency_key, user_id)
     WHERE idempotency_key IS NOT NULL
     DO NOTHING;
 
+-- name: insert_live_and_notify
+-- insert_live and notify in one statement, its own transaction: for Sends without an
+-- idempotency key, whose rows never conflict. One round trip instead of four.
+WITH inserted AS (
+    INSERT INTO messages (workspace_id, id, webhook_id, webhook_version, kind, status, user_id,
+                          recipient, data, labels, idempotency_key, destination,
+                          next_attempt_time, create_time, update_time)
+    SELECT s.workspace_id, r.id, s.webhook_id, s.webhook_version, 'LIVE', 'PENDING',
+           r.user_id, r.recipient, s.data, s.labels, NULL, s.destination, now(), now(), now()
+    FROM jsonb_to_recordset($1::jsonb) AS r (send int, id uuid, user_id text, recipient jsonb)
+    JOIN jsonb_to_recordset($2::jsonb) AS s (send int, workspace_id uuid, webhook_id uuid,
+         webhook_version int, data jsonb, labels jsonb, destination text)
+      ON s.send = r.send
+    RETURNING 1
+)
+SELECT pg_notify('hooksmith_queue', '') FROM (SELECT count(*) FROM inserted) AS done;
+
 -- name: find_idempotent
-SELECT user_id, id FROM messages
-WHERE workspace_id = $1 AND webhook_id = $2 AND idempotency_key = $3 AND user_id = ANY($4::text[]);
+SELECT k.send, m.user_id, m.id
+FROM jsonb_to_recordset($1::jsonb) AS k (send int, workspace_id uuid, webhook_id uuid,
+     idempotency_key text, user_id text)
+JOIN messages m
+  ON m.workspace_id = k.workspace_id AND m.webhook_id = k.webhook_id
+ AND m.idempotency_key = k.idempotency_key AND m.user_id = k.user_id;
 
 -- name: notify
 SELECT pg_notify('hooksmith_queue', '');
