@@ -15,7 +15,19 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 
-from bench import deliver, egress, lanes, render, send
+from bench import (
+    backlog_memory,
+    deliver,
+    egress,
+    history_page,
+    intake,
+    lanes,
+    latency,
+    render,
+    send,
+    slow_receiver,
+    workers,
+)
 from bench.database import Postgres
 from bench.harness import Context
 from bench.report import Table, format_table
@@ -28,6 +40,12 @@ BENCHMARKS: dict[str, Benchmark] = {
     send.NAME: send.run,
     deliver.NAME: deliver.run,
     lanes.NAME: lanes.run,
+    intake.NAME: intake.run,
+    slow_receiver.NAME: slow_receiver.run,
+    latency.NAME: latency.run,
+    backlog_memory.NAME: backlog_memory.run,
+    workers.NAME: workers.run,
+    history_page.NAME: history_page.run,
 }
 
 

@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Row:
-    """One measured rate, and the ceiling it is compared with (None for context rows)."""
+    """One measured rate, and the ceiling it is compared with (None for context rows).
+
+    For a figure where less is better (a latency, memory), the ceiling is a goal and
+    the ratio is goal / figure, so 1 or more still means the goal is met.
+    """
 
     label: str
     rate: float
@@ -16,11 +20,14 @@ class Row:
     ceiling_label: str = ""
     unit: str = "/s"
     note: str = ""
+    lower_is_better: bool = False
 
     @property
     def ratio(self) -> float | None:
         if self.ceiling is None or self.ceiling <= 0:
             return None
+        if self.lower_is_better:
+            return self.ceiling / self.rate if self.rate > 0 else None
         return self.rate / self.ceiling
 
 

@@ -24,7 +24,7 @@ from hooksmith_server.delivery import signing
 from hooksmith_server.store import db as store_db
 from hooksmith_server.store.catalog import WebhookStore
 from hooksmith_server.store.keys import KeyStore
-from hooksmith_server.store.queue import QueueStore, recipient_json
+from hooksmith_server.store.queue import LiveSend, QueueStore, recipient_json
 
 NAME = "send"
 RECIPIENTS_PER_CALL = 1_000
@@ -134,7 +134,7 @@ async def _measure(
 
     async def insert_live() -> int:
         batch = next(live_batches)
-        await store.insert_live(workspace_id, saved, batch, webhook.DATA, {}, None, LANE)
+        await store.insert_live(LiveSend(workspace_id, saved, batch, webhook.DATA, {}, None, LANE))
         return len(batch)
 
     async def copy() -> int:
@@ -162,7 +162,9 @@ async def _measure(
 
     async def insert_live_one() -> int:
         message = domain.NewMessage(ids.new(), webhook.recipient(next(counter)))
-        await store.insert_live(workspace_id, saved, [message], webhook.DATA, {}, None, LANE)
+        await store.insert_live(
+            LiveSend(workspace_id, saved, [message], webhook.DATA, {}, None, LANE)
+        )
         return 1
 
     single_rate = await async_rate(insert_one, singles)
