@@ -283,41 +283,27 @@ class QueueStore:
 
         Returns the breakers the batch opened or closed.
         """
-        attempts = []
-        messages = []
+        rows = []
         for o in outcomes:
-            request = codec.request_to_json(o.request) if o.request else None
-            response = codec.response_to_json(o.response) if o.response else None
-            error = codec.text(o.error) if o.error else None
-            attempts.append(
+            rows.append(
                 {
                     "message_id": str(o.claim.id),
                     "number": o.claim.attempt_number,
                     "start_time": o.start_time.isoformat(),
                     "duration": o.duration.total_seconds(),
-                    "request": request,
-                    "response": response,
-                    "error": error,
-                }
-            )
-            messages.append(
-                {
-                    "id": str(o.claim.id),
-                    "number": o.claim.attempt_number,
+                    "request": codec.request_to_json(o.request) if o.request else None,
+                    "response": codec.response_to_json(o.response) if o.response else None,
+                    "error": codec.text(o.error) if o.error else None,
                     "status": o.status.value,
                     "failures": o.failures,
                     "next_attempt_time": (
                         o.next_attempt_time.isoformat() if o.next_attempt_time else None
                     ),
-                    "request": request,
-                    "response": response,
-                    "error": error,
                 }
             )
         reports = breaker.reports(outcomes) if self._breakers.threshold > 0 else {}
         async with self._db.transaction() as conn:
-            await conn.execute(self._q.record_attempts, attempts)
-            await conn.execute(self._q.record_messages, messages)
+            await conn.execute(self._q.record, rows)
             changes = (
                 await self._destinations.record(conn, self._breakers, reports) if reports else []
             )

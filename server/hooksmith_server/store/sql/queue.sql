@@ -226,26 +226,28 @@ SET status = 'FAILED', next_attempt_time = NULL, locked_until = NULL, update_tim
 WHERE status = 'PENDING' AND next_attempt_time <= now() AND locked_until IS NOT NULL
   AND ((kind = 'TEST' AND NOT manual) OR interrupted_attempts >= $1);
 
--- name: record_attempts
-UPDATE attempts a
-SET start_time = r.start_time, duration = make_interval(secs => r.duration),
-    request = r.request, response = r.response, error = r.error
-FROM jsonb_to_recordset($1::jsonb) AS r(message_id uuid, number int, start_time timestamptz,
-     duration float8, request jsonb, response jsonb, error text)
-WHERE a.message_id = r.message_id AND a.number = r.number;
-
--- name: record_messages
--- A stale outcome (the lease expired and a newer attempt began) is kept as
--- its attempt only: the message follows its latest attempt. A message without
--- a lease has its outcome already, or was requeued by Retry since: a replayed
--- write must not undo either.
+-- name: record
+-- Each outcome ($1) completes its attempt row, and moves its message on. A stale
+-- outcome (the lease expired and a newer attempt began) is kept as its attempt only:
+-- the message follows its latest attempt. A message without a lease has its outcome
+-- already, or was requeued by Retry since: a replayed write must not undo either.
+WITH r AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS r (message_id uuid, number int,
+        start_time timestamptz, duration float8, request jsonb, response jsonb, error text,
+        status text, failures int, next_attempt_time timestamptz)
+), attempted AS (
+    UPDATE attempts a
+    SET start_time = r.start_time, duration = make_interval(secs => r.duration),
+        request = r.request, response = r.response, error = r.error
+    FROM r
+    WHERE a.message_id = r.message_id AND a.number = r.number
+)
 UPDATE messages m
 SET status = r.status, failures = r.failures, next_attempt_time = r.next_attempt_time,
     locked_until = NULL, manual = false, last_request = r.request,
     last_response = r.response, last_error = r.error, update_time = now()
-FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, number int, status text, failures int,
-     next_attempt_time timestamptz, request jsonb, response jsonb, error text)
-WHERE m.id = r.id AND m.attempt_count = r.number AND m.locked_until IS NOT NULL;
+FROM r
+WHERE m.id = r.message_id AND m.attempt_count = r.number AND m.locked_until IS NOT NULL;
 
 -- name: requeue
 -- Retry: a new manual attempt of a finished message whose webhook is not archived.
