@@ -96,7 +96,13 @@ class Dispatcher:
                 await subscription.close()
 
     async def _idle_wait(self) -> float:
-        """Until the next message is due, at most one poll interval."""
+        """After an empty claim: until the next message is due, at most one poll interval.
+
+        A message already due that the claim did not take waits for something to change:
+        its lane is full here, paused by its breaker, or past its rate limit's slots. A
+        finished attempt, a NOTIFY or the poll interval wakes the dispatcher, never a
+        loop of claims that take nothing.
+        """
         try:
             failed = await self._queue.give_up()
             if failed:
@@ -106,7 +112,8 @@ class Dispatcher:
             return self._poll
         if due is None:
             return self._poll
-        return max(0.0, min(self._poll, (due - datetime.now(UTC)).total_seconds()))
+        until = (due - datetime.now(UTC)).total_seconds()
+        return min(self._poll, until) if until > 0 else self._poll
 
     async def _wait(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
