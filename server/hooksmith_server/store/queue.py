@@ -120,6 +120,31 @@ class Subscription:
             await self._conn.close()
 
 
+def claim_arguments(
+    limit: int,
+    margin: timedelta,
+    default_timeout: timedelta,
+    in_flight: Mapping[domain.Lane, int],
+    lane_limit: int,
+) -> tuple[Any, ...]:
+    """The `claim` query's parameters, $1 to $13 in order."""
+    return (
+        limit,
+        margin.total_seconds(),
+        default_timeout.total_seconds(),
+        MAX_INTERRUPTED,
+        [f"{lane.workspace_id} {lane.destination}" for lane in in_flight],
+        list(in_flight.values()),
+        lane_limit,
+        MAX_LANES,
+        ARCHIVED,
+        PROBE_LEASE.total_seconds(),
+        RATE_HORIZON.total_seconds(),
+        RATE_LEAD.total_seconds(),
+        PACING,
+    )
+
+
 class QueueStore:
     """Messages as work: insert, claim, record outcomes (and breakers), requeue."""
 
@@ -245,24 +270,9 @@ class QueueStore:
         in flight (`in_flight`, this worker's count) gets no more. Messages of archived
         webhooks are failed instead of claimed.
         """
-        lanes = [f"{lane.workspace_id} {lane.destination}" for lane in in_flight]
+        arguments = claim_arguments(limit, margin, default_timeout, in_flight, lane_limit)
         async with self._db.transaction() as conn:
-            rows = await conn.fetch(
-                self._q.claim,
-                limit,
-                margin.total_seconds(),
-                default_timeout.total_seconds(),
-                MAX_INTERRUPTED,
-                lanes,
-                list(in_flight.values()),
-                lane_limit,
-                MAX_LANES,
-                ARCHIVED,
-                PROBE_LEASE.total_seconds(),
-                RATE_HORIZON.total_seconds(),
-                RATE_LEAD.total_seconds(),
-                PACING,
-            )
+            rows = await conn.fetch(self._q.claim, *arguments)
         return [_claim(r) for r in rows]
 
     async def give_up(self) -> int:

@@ -12,17 +12,7 @@ import asyncpg
 from hooksmith_server import domain, ids
 from hooksmith_server.store.catalog import WebhookStore
 from hooksmith_server.store.db import Database
-from hooksmith_server.store.queue import (
-    ARCHIVED,
-    MAX_INTERRUPTED,
-    MAX_LANES,
-    PACING,
-    PROBE_LEASE,
-    RATE_HORIZON,
-    RATE_LEAD,
-    LiveSend,
-    QueueStore,
-)
+from hooksmith_server.store.queue import ARCHIVED, LiveSend, QueueStore, claim_arguments
 from tests.harness.catalog import webhook, workspace
 
 MARGIN = timedelta(seconds=30)
@@ -90,19 +80,7 @@ async def test_a_huge_backlog_is_not_read_to_claim_from_it(database: Database) -
         await transaction.start()
         plan = await conn.fetchval(
             "EXPLAIN (ANALYZE, FORMAT JSON) " + queue._q.claim,
-            200,
-            MARGIN.total_seconds(),
-            TIMEOUT.total_seconds(),
-            MAX_INTERRUPTED,
-            [],
-            [],
-            1000,
-            MAX_LANES,
-            ARCHIVED,
-            PROBE_LEASE.total_seconds(),
-            RATE_HORIZON.total_seconds(),
-            RATE_LEAD.total_seconds(),
-            PACING,
+            *claim_arguments(200, MARGIN, TIMEOUT, {}, 1000),
         )
         # EXPLAIN ANALYZE runs the claim; its leases are undone.
         await transaction.rollback()
