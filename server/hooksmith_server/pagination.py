@@ -26,11 +26,11 @@ class Position:
 
 
 def page_size(requested: int, field: str = "page_size") -> int:
+    """The page size to use: 0 is the default, and more than the maximum is the maximum
+    (as Google's API design guide, AIP-158, asks); only a negative size is an error."""
     if requested < 0:
         raise errors.InvalidArgument.field(field, "must not be negative")
-    if requested > MAX_PAGE_SIZE:
-        raise errors.InvalidArgument.field(field, f"must be at most {MAX_PAGE_SIZE}")
-    return requested or DEFAULT_PAGE_SIZE
+    return min(requested, MAX_PAGE_SIZE) or DEFAULT_PAGE_SIZE
 
 
 # Our tokens are about 120 characters; anything much longer was not made here.

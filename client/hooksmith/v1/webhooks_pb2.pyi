@@ -747,7 +747,7 @@ class ListRequest(_message.Message):
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     SHOW_ARCHIVED_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
-    """1 to 100; 0 means 20."""
+    """0 means 20; above 100 means 100; negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
     """next_page_token of the previous page."""
     show_archived: _builtins.bool
@@ -1155,7 +1155,7 @@ class ListHistoryRequest(_message.Message):
     kind: Global___MessageKind.ValueType
     user_id: _builtins.str
     page_size: _builtins.int
-    """1 to 100; 0 means 20."""
+    """0 means 20; above 100 means 100; negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
     @_builtins.property
     def statuses(self) -> _containers.RepeatedScalarFieldContainer[Global___MessageStatus.ValueType]: ...

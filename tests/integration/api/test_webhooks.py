@@ -150,9 +150,19 @@ async def test_list_pages_through_every_webhook_once_newest_first(api: Api) -> N
     assert seen == list(reversed(ids))
 
 
-async def test_list_rejects_bad_page_tokens_and_sizes(api: Api) -> None:
+async def test_list_rejects_bad_page_tokens_and_negative_sizes(api: Api) -> None:
     await expect_invalid(api.List(pb.ListRequest(page_token="garbage!")), "page_token")
-    await expect_invalid(api.List(pb.ListRequest(page_size=1000)), "page_size")
+    await expect_invalid(api.List(pb.ListRequest(page_size=-1)), "page_size", "negative")
+
+
+async def test_a_page_size_above_the_maximum_is_the_maximum(api: Api) -> None:
+    for i in range(101):
+        await api.Create(pb.CreateRequest(spec=sms_spec(f"w{i}")))
+    page = await api.List(pb.ListRequest(page_size=500))
+    assert len(page.webhooks) == 100
+    assert page.next_page_token
+    rest = await api.List(pb.ListRequest(page_size=500, page_token=page.next_page_token))
+    assert len(rest.webhooks) == 1
 
 
 async def test_unknown_and_malformed_ids(api: Api) -> None:
