@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,27 +12,11 @@ from hooksmith.v1 import webhooks_pb2 as pb
 from tests.harness.history import all_history, wait_none_pending
 from tests.harness.protos import recipients, seconds, struct
 from tests.harness.server import StartServer
+from tests.harness.workers import stop, worker
 
 pytestmark = pytest.mark.slow
 
 RATE = 20
-
-
-def worker(database_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKSMITH_")}
-    env |= {
-        "HOOKSMITH_DATABASE_URL": database_url,
-        "HOOKSMITH_EGRESS_ALLOW": "127.0.0.0/8",
-        "HOOKSMITH_POLL_INTERVAL": "100ms",
-        "HOOKSMITH_LOG_LEVEL": "WARNING",
-    }
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "hooksmith_server", "worker"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def timing_receiver(out: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -77,6 +60,7 @@ async def test_twenty_per_second_across_two_worker_processes(
     assert webhook.destination_health.destination == f"webhook:{webhook.id}"
 
     workers = [worker(database_url, tmp_path / f"worker-{i}.log") for i in range(2)]
+    processes = [*workers, receiver]
     try:
         await api.Send(
             pb.SendRequest(
@@ -85,10 +69,7 @@ async def test_twenty_per_second_across_two_worker_processes(
         )
         await wait_none_pending(api, webhook.id, timeout=30.0)
     finally:
-        for process in [*workers, receiver]:
-            process.terminate()
-        for process in [*workers, receiver]:
-            process.wait(timeout=20)
+        stop(processes)
 
     times = [float(line) for line in arrivals.read_text().split()]
     assert len(times) == 100
