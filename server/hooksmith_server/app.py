@@ -31,7 +31,7 @@ from hooksmith_server.service.versions import Versions
 from hooksmith_server.service.webhooks import Webhooks
 from hooksmith_server.store import db as store_db
 from hooksmith_server.store import embedded, migrations
-from hooksmith_server.store.catalog import WebhookStore
+from hooksmith_server.store.catalog import Clock, WebhookStore, utc_now
 from hooksmith_server.store.destinations import DestinationStore
 from hooksmith_server.store.history import HistoryStore
 from hooksmith_server.store.intake import Intake
@@ -72,6 +72,8 @@ class Application:
     dispatcher: Dispatcher | None = None
     recorder: Recorder | None = None
     port: int = 0
+    clock: Clock = utc_now
+    """The time the catalog stamps rows with and expires rotated secrets by."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -87,7 +89,7 @@ class Application:
         await migrate(self.dsn)
         self.database = await store_db.Database.connect(self.dsn, max_size=settings.db_pool_size)
         renderer = rendering.Renderer()
-        catalog = WebhookStore(self.database)
+        catalog = WebhookStore(self.database, clock=self.clock)
         breakers = breaker.Policy(settings.breaker_threshold, settings.breaker_cooldown)
         queue = QueueStore(self.database, breakers)
         history = HistoryStore(self.database)
@@ -108,7 +110,11 @@ class Application:
                 poll_interval=settings.poll_interval,
                 lease_margin=settings.lease_margin,
             )
-            retention = Retention(history, settings.history_retention)
+            retention = Retention(
+                history,
+                settings.history_retention,
+                interval=settings.retention_interval.total_seconds(),
+            )
             self._tasks += [
                 asyncio.create_task(supervise("recorder", recorder.run)),
                 asyncio.create_task(supervise("dispatcher", self.dispatcher.run)),

@@ -44,6 +44,9 @@ class Settings:
     """HOOKSMITH_EGRESS_ALLOW: CIDRs (comma- or space-separated) exempt from the SSRF guard."""
     history_retention: timedelta = timedelta(days=30)
     """HOOKSMITH_HISTORY_RETENTION: how long messages are kept (e.g. `30d`, `12h`)."""
+    retention_interval: timedelta = timedelta(seconds=60)
+    """HOOKSMITH_RETENTION_INTERVAL: how often each delivering process deletes the messages
+    past retention; more than 0."""
     lease_margin: timedelta = timedelta(seconds=30)
     """HOOKSMITH_LEASE_MARGIN: added to the attempt timeout to make a worker's lease."""
     poll_interval: timedelta = timedelta(seconds=1)
@@ -97,6 +100,10 @@ class Settings:
             allow = parse_networks(allow_raw) if allow_raw else ()
         except ValueError as e:
             raise ConfigError(f"HOOKSMITH_EGRESS_ALLOW: {e}") from None
+        retention_interval = duration("RETENTION_INTERVAL", d.retention_interval)
+        if retention_interval <= timedelta(0):
+            # Zero would sweep in a loop without pause.
+            raise ConfigError("HOOKSMITH_RETENTION_INTERVAL: must be more than 0")
         level = (get("LOG_LEVEL") or d.log_level).upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"HOOKSMITH_LOG_LEVEL: unknown level {level!r}")
@@ -115,6 +122,7 @@ class Settings:
             breaker_cooldown=duration("BREAKER_COOLDOWN", d.breaker_cooldown),
             egress_allow=allow,
             history_retention=duration("HISTORY_RETENTION", d.history_retention),
+            retention_interval=retention_interval,
             lease_margin=duration("LEASE_MARGIN", d.lease_margin),
             poll_interval=duration("POLL_INTERVAL", d.poll_interval),
             shutdown_grace=duration("SHUTDOWN_GRACE", d.shutdown_grace),

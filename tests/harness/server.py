@@ -15,6 +15,7 @@ from hooksmith.v1 import webhooks_pb2_grpc as pb_grpc
 from hooksmith_server import domain
 from hooksmith_server.app import Application
 from hooksmith_server.config import Settings
+from hooksmith_server.store.catalog import Clock, utc_now
 from hooksmith_server.store.keys import KeyStore
 
 
@@ -56,7 +57,8 @@ class Running:
 
 
 StartServer = Callable[..., Awaitable[Running]]
-"""Starts a server with `Settings` overrides as keyword arguments."""
+"""Starts a server with `Settings` overrides as keyword arguments (and `clock`, the
+catalog's time, for tests that move it)."""
 
 
 def settings_for_tests(**overrides: Any) -> Settings:
@@ -79,8 +81,8 @@ async def servers(database_url: str) -> AsyncIterator[StartServer]:
     """Yields a function that starts servers on `database_url`; all are stopped on exit."""
     started: list[Running] = []
 
-    async def start(**overrides: Any) -> Running:
-        app = Application(settings_for_tests(**overrides), database_url)
+    async def start(*, clock: Clock = utc_now, **overrides: Any) -> Running:
+        app = Application(settings_for_tests(**overrides), database_url, clock=clock)
         await app.start()
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.port}")
         running = Running(app, channel, pb_grpc.WebhookServiceStub(channel), database_url)

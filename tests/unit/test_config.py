@@ -21,6 +21,7 @@ def test_defaults_without_variables() -> None:
     assert s.lane_limit == 256, "half the workers when HOOKSMITH_HOST_CONCURRENCY is unset"
     assert (s.breaker_threshold, s.breaker_cooldown) == (20, timedelta(seconds=30))
     assert s.history_retention == timedelta(days=30)
+    assert s.retention_interval == timedelta(seconds=60)
     assert s.egress_allow == ()
 
 
@@ -36,6 +37,7 @@ def test_every_variable_is_read() -> None:
             "HOOKSMITH_BREAKER_COOLDOWN": "2m",
             "HOOKSMITH_EGRESS_ALLOW": "10.1.0.0/16, ::1/128",
             "HOOKSMITH_HISTORY_RETENTION": "12h",
+            "HOOKSMITH_RETENTION_INTERVAL": "500ms",
             "HOOKSMITH_LEASE_MARGIN": "5s",
             "HOOKSMITH_POLL_INTERVAL": "250ms",
             "HOOKSMITH_SHUTDOWN_GRACE": "3s",
@@ -55,6 +57,7 @@ def test_every_variable_is_read() -> None:
         ipaddress.ip_network("::1/128"),
     )
     assert s.history_retention == timedelta(hours=12)
+    assert s.retention_interval == timedelta(milliseconds=500)
     assert s.lease_margin == timedelta(seconds=5)
     assert s.poll_interval == timedelta(milliseconds=250)
     assert s.shutdown_grace == timedelta(seconds=3)
@@ -70,6 +73,8 @@ def test_every_variable_is_read() -> None:
         ("HOST_CONCURRENCY", "0", "at least 1"),
         ("EGRESS_ALLOW", "10.0.0.0/33", "CIDR"),
         ("HISTORY_RETENTION", "a month", "duration"),
+        ("RETENTION_INTERVAL", "hourly", "duration"),
+        ("RETENTION_INTERVAL", "0s", "more than 0"),
         ("LOG_LEVEL", "loud", "unknown level"),
         ("LISTEN", "50051", "host:port"),
     ],

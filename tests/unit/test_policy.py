@@ -66,3 +66,43 @@ def test_retry_after_is_honoured_between_once_and_twice_the_scheduled_delay() ->
     assert policy.retry_delay(scheduled, 15, None) == timedelta(seconds=15)
     assert policy.retry_delay(scheduled, 3, None) == timedelta(seconds=10)
     assert policy.retry_delay(scheduled, 3600, None) == timedelta(seconds=20)
+
+
+# The schedule the README promises, written out so that a change to DEFAULT_SCHEDULE fails here.
+PROMISED = (
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
+)
+
+
+def test_the_default_schedule_is_the_promised_one() -> None:
+    assert policy.DEFAULT_SCHEDULE == PROMISED
+    assert policy.schedule(domain.DeliveryPolicy()) == PROMISED
+
+
+def test_each_default_retry_waits_its_delay_within_twenty_percent() -> None:
+    for k, delay in enumerate(PROMISED):
+        waits = []
+        for _ in range(200):
+            nxt = after(failures=k, policy=domain.DeliveryPolicy())
+            assert (nxt.status, nxt.failures) == (domain.MessageStatus.PENDING, k + 1)
+            assert nxt.next_attempt_time is not None
+            waits.append((nxt.next_attempt_time - NOW) / delay)
+        assert all(0.8 <= w <= 1.2 for w in waits), f"retry {k + 1}: {min(waits)}..{max(waits)}"
+        # Spread both ways: the jitter is applied, and it is the full ±20 %.
+        assert min(waits) < 0.85, f"retry {k + 1} is never early enough"
+        assert max(waits) > 1.15, f"retry {k + 1} is never late enough"
+
+
+def test_the_attempt_after_the_last_default_delay_fails_the_message() -> None:
+    last = after(failures=len(PROMISED), policy=domain.DeliveryPolicy())
+    assert (last.status, last.failures, last.next_attempt_time) == (
+        domain.MessageStatus.FAILED,
+        len(PROMISED) + 1,
+        None,
+    )

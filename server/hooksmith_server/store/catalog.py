@@ -16,6 +16,13 @@ from hooksmith_server.store.queries import Queries
 # Turns the current spec into the new one and its data fields; raises on bad input.
 SpecEdit = Callable[[domain.WebhookSpec], tuple[domain.WebhookSpec, tuple[str, ...]]]
 
+Clock = Callable[[], datetime]
+"""The current time, aware and in UTC."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
 
 def _webhook(row: Any) -> domain.Webhook:
     return domain.Webhook(
@@ -31,8 +38,15 @@ def _webhook(row: Any) -> domain.Webhook:
 
 
 class WebhookStore:
-    def __init__(self, db: Database) -> None:
+    """Webhooks, their versions and signing secrets.
+
+    `clock` stamps rows and decides which secrets still sign: a rotation's grace period
+    is a day, so tests pass a clock they move rather than wait.
+    """
+
+    def __init__(self, db: Database, *, clock: Clock = utc_now) -> None:
         self._db = db
+        self._clock = clock
         self._q = Queries("catalog.sql")
 
     async def create(
@@ -43,7 +57,7 @@ class WebhookStore:
         secret: str,
     ) -> domain.Webhook:
         webhook_id = ids.new()
-        now = datetime.now(UTC)
+        now = self._clock()
         async with self._db.transaction() as conn:
             await conn.execute(self._q.insert_webhook, workspace_id, webhook_id, now)
             await conn.execute(
@@ -120,7 +134,7 @@ class WebhookStore:
             current = await conn.fetchrow(self._q.get_webhook, workspace_id, webhook_id, latest)
             assert current is not None  # the row is locked, and versions are never deleted
             spec, data_fields = edit(codec.spec_from_json(current["spec"]))
-            now = datetime.now(UTC)
+            now = self._clock()
             await conn.execute(
                 self._q.insert_version,
                 workspace_id,
@@ -140,9 +154,7 @@ class WebhookStore:
             if head is None:
                 raise errors.NotFound(f"webhook {webhook_id} not found")
             if head["state"] != domain.WebhookState.ARCHIVED:
-                await conn.execute(
-                    self._q.archive_webhook, workspace_id, webhook_id, datetime.now(UTC)
-                )
+                await conn.execute(self._q.archive_webhook, workspace_id, webhook_id, self._clock())
             row = await conn.fetchrow(self._q.get_webhook, workspace_id, webhook_id, 0)
         return _webhook(row)
 
@@ -150,7 +162,7 @@ class WebhookStore:
         self, workspace_id: uuid.UUID, webhook_id: uuid.UUID, secret: str, grace: timedelta
     ) -> domain.Webhook:
         """Add `secret` as the current one; older secrets keep signing for `grace`."""
-        now = datetime.now(UTC)
+        now = self._clock()
         async with self._db.transaction() as conn:
             head = await conn.fetchrow(self._q.lock_webhook, workspace_id, webhook_id)
             if head is None:
@@ -165,7 +177,5 @@ class WebhookStore:
     ) -> tuple[str, ...]:
         """The secrets to sign with now, newest first."""
         async with self._db.connection() as conn:
-            rows = await conn.fetch(
-                self._q.active_secrets, workspace_id, webhook_id, datetime.now(UTC)
-            )
+            rows = await conn.fetch(self._q.active_secrets, workspace_id, webhook_id, self._clock())
         return tuple(r["secret"] for r in rows)

@@ -110,7 +110,9 @@ async def test_two_processes_share_the_breaker_and_probe_once_per_cool_down(
     await wait_until(lambda: _count(receiver, 20), timeout=10.0)
     burst_end = time.monotonic()
     # Two cool-downs go by (1 s, then 2 s): each ends in exactly one probe.
-    await asyncio.sleep(COOLDOWN * 3 + 0.6)
+    await wait_until(lambda: _count(receiver, 22), timeout=10.0 + COOLDOWN * 3)
+    # A second process's probe of the same cool-down would come right behind.
+    await asyncio.sleep(0.5)
     probes = [r for r in receiver.received if r.time > burst_end]
     assert len(probes) == 2, [round(r.time - burst_end, 2) for r in probes]
     assert probes[1].time - probes[0].time >= COOLDOWN * 1.6

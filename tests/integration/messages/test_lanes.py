@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 import grpc
 from aiohttp import web
@@ -17,23 +18,39 @@ from tests.harness.history import all_history, create, message, wait_none_pendin
 from tests.harness.polling import wait_until
 from tests.harness.protos import recipients, struct
 from tests.harness.receiver import Received, Receiver
-from tests.harness.server import Api, StartServer
+from tests.harness.server import Api, Running, StartServer
+
+
+@dataclass
+class Silent:
+    """A listener that accepts connections and never answers."""
+
+    url: str
+    held: list[asyncio.StreamWriter] = field(default_factory=list)
+
+    async def holding(self, count: int) -> None:
+        """Until `count` connections are open and waiting for an answer."""
+
+        async def enough() -> bool:
+            return len(self.held) >= count
+
+        await wait_until(enough, timeout=30.0, every=0.02)
 
 
 @asynccontextmanager
-async def silent_receiver(host: str = "127.0.0.2") -> AsyncIterator[str]:
-    """A listener that accepts connections and never answers; yields its base URL."""
-    held: list[asyncio.StreamWriter] = []
+async def silent_receiver(host: str = "127.0.0.2") -> AsyncIterator[Silent]:
+    silent = Silent("")
 
     async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
+        silent.held.append(writer)
 
     server = await asyncio.start_server(hold, host, 0, backlog=4096)
+    silent.url = f"http://{host}:{server.sockets[0].getsockname()[1]}"
     try:
-        yield f"http://{host}:{server.sockets[0].getsockname()[1]}"
+        yield silent
     finally:
         server.close()
-        for writer in held:
+        for writer in silent.held:
             writer.close()
 
 
@@ -62,16 +79,16 @@ async def delivered_in(api: Api, receiver: Receiver, webhook: pb.Webhook, count:
 
 
 async def test_a_healthy_webhook_keeps_its_pace_beside_a_receiver_that_never_answers(
-    api: Api, start_receiver
+    server: Running, api: Api, start_receiver
 ) -> None:
     healthy = await start_receiver()
     alone = await delivered_in(api, healthy, await create(api, healthy.url("/alone")), 300)
 
     async with silent_receiver() as silent:
-        stuck = await create(api, silent + "/never", timeout=10.0)
+        stuck = await create(api, silent.url + "/never", timeout=10.0)
         await send_all(api, stuck, 1000, "stuck")
-        # The silent receiver's attempts are in flight before the healthy ones are sent.
-        await asyncio.sleep(0.5)
+        # The silent lane holds all the room it may before the healthy messages are sent.
+        await silent.holding(server.app.settings.lane_limit)
         beside = await delivered_in(api, healthy, await create(api, healthy.url("/beside")), 300)
 
     assert beside <= alone * 1.2 + 0.5, f"{beside:.2f} s beside vs {alone:.2f} s alone"
@@ -138,9 +155,9 @@ async def test_lanes_share_a_worker_whose_slots_are_few(
     api = await server.api()
     healthy = await start_receiver()
     async with silent_receiver() as silent:
-        stuck = await create(api, silent + "/never", timeout=10.0)
+        stuck = await create(api, silent.url + "/never", timeout=10.0)
         await send_all(api, stuck, 50, "stuck")
-        await asyncio.sleep(0.5)
+        await silent.holding(2)
         webhook = await create(api, healthy.url("/ok"))
         took = await delivered_in(api, healthy, webhook, 40)
     assert took < 5.0, "the silent receiver's 10 s timeouts did not hold the healthy lane"

@@ -97,7 +97,7 @@ async def test_an_interrupted_test_send_is_failed_not_sent_again(
         timedelta(0),
         "127.0.0.1",
     )
-    await asyncio.sleep(1.0)
+    await wait_finished(api, [str(mid)], timeout=10.0)
     m = await message(api, str(mid))
     assert m.status == pb.MESSAGE_STATUS_FAILED
     assert m.error == INTERRUPTED_TEST
