@@ -104,5 +104,9 @@ async def connect_once(dsn: str) -> asyncpg.Connection:
         conn: asyncpg.Connection = await asyncpg.connect(dsn)
     except _UNAVAILABLE as e:
         raise errors.Unavailable(f"cannot connect to PostgreSQL: {e}") from e
-    await _init_connection(conn)
+    try:
+        await _init_connection(conn)
+    except BaseException:
+        conn.terminate()
+        raise
     return conn

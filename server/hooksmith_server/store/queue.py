@@ -7,7 +7,6 @@ the message is claimed again. Workers are woken by NOTIFY on `QUEUE_CHANNEL`.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -116,8 +115,9 @@ class Subscription:
         return self._conn.is_closed()
 
     async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._conn.close()
+        # At once, not a graceful close that a shutdown's cancellation could cut short
+        # and leave the connection open: nothing is in flight on a LISTEN connection.
+        self._conn.terminate()
 
 
 def claim_arguments(
@@ -337,6 +337,10 @@ class QueueStore:
         try:
             await conn.add_listener(QUEUE_CHANNEL, lambda *_: wake())
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as e:
-            await conn.close()
+            conn.terminate()
             raise errors.Unavailable(f"cannot LISTEN on {QUEUE_CHANNEL}: {e}") from e
+        except BaseException:
+            # Cancelled at shutdown: the connection is ours alone to close.
+            conn.terminate()
+            raise
         return Subscription(conn)
