@@ -1,1 +1,22 @@
-"""Hooksmith client: generated gRPC stubs for `hooksmith.v1` (see `hooksmith.v1`)."""
+"""Hooksmith client: `Client` (asyncio) and `SyncClient` (blocking) for the
+`hooksmith.v1.WebhookService`, errors in `hooksmith.errors`, and the generated gRPC stubs
+in `hooksmith.v1`."""
+
+from hooksmith import errors
+from hooksmith._channel import SERVICE_CONFIG, channel_options
+from hooksmith._client import Client
+from hooksmith._requests import RecipientLike, Spec, Values
+from hooksmith._sync import SyncClient
+from hooksmith.errors import HooksmithError
+
+__all__ = [
+    "SERVICE_CONFIG",
+    "Client",
+    "HooksmithError",
+    "RecipientLike",
+    "Spec",
+    "SyncClient",
+    "Values",
+    "channel_options",
+    "errors",
+]
