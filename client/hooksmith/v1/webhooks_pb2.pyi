@@ -913,7 +913,7 @@ class RenderRequest(_message.Message):
     """With webhook_id: the version to render, 0 for the latest."""
     @_builtins.property
     def draft(self) -> Global___WebhookSpec:
-        """An unsaved spec (live preview)."""
+        """An unsaved spec (live preview); it needs no name yet."""
 
     @_builtins.property
     def recipient(self) -> Global___Recipient: ...

@@ -50,11 +50,13 @@ class Preview:
     data_fields: tuple[str, ...]
 
 
-def validate_spec(spec: domain.WebhookSpec) -> None:
+def validate_spec(spec: domain.WebhookSpec, *, saved: bool = True) -> None:
     """Checks of the fields that are not templates; template fields are the renderer's."""
     bad: list[errors.FieldViolation] = []
     if not spec.name.strip():
-        bad.append(errors.FieldViolation("name", "is required"))
+        # A live preview of a draft has no name yet; a saved webhook must have one.
+        if saved:
+            bad.append(errors.FieldViolation("name", "is required"))
     elif len(spec.name) > MAX_NAME_CHARS:
         bad.append(errors.FieldViolation("name", f"must be at most {MAX_NAME_CHARS} characters"))
     if len(spec.description) > MAX_DESCRIPTION_CHARS:
@@ -132,10 +134,12 @@ class Webhooks:
         self._versions = versions
         self._secrets = secrets
 
-    def validated(self, spec: domain.WebhookSpec, field: str) -> rendering.CompiledWebhook:
+    def validated(
+        self, spec: domain.WebhookSpec, field: str, *, saved: bool = True
+    ) -> rendering.CompiledWebhook:
         """Validate and compile `spec`; violations are reported below `field`."""
         try:
-            validate_spec(spec)
+            validate_spec(spec, saved=saved)
             return self._renderer.compile(spec)
         except errors.InvalidArgument as e:
             raise e.under(field) from None
@@ -227,7 +231,7 @@ class Webhooks:
     ) -> Preview:
         """Render without sending; missing data fields are listed, not refused."""
         if draft is not None:
-            compiled = self.validated(draft, "draft")
+            compiled = self.validated(draft, "draft", saved=False)
         elif webhook_id:
             webhook = await self._load(caller, webhook_id, version)
             compiled = self._versions.compiled(caller.workspace_id, webhook)

@@ -259,3 +259,13 @@ async def test_a_url_the_sender_would_read_differently_is_refused(api: Api) -> N
     )
     spec.url = "https://[::1]x/{{ userId }}"
     await expect_invalid(api.Render(pb.RenderRequest(draft=spec)), "url", "cannot be parsed")
+
+
+async def test_a_draft_without_a_name_renders_but_cannot_be_saved(api: Api) -> None:
+    draft = pb.WebhookSpec(url="https://x.example.com/{{ userId }}", body='{"t": "{{ text }}"}')
+    out = await api.Render(
+        pb.RenderRequest(draft=draft, recipient=pb.Recipient(user_id="u-1"), data=struct(text="hi"))
+    )
+    assert out.request.url == "https://x.example.com/u-1"
+    assert json.loads(out.request.body) == {"t": "hi"}
+    await expect_invalid(api.Create(pb.CreateRequest(spec=draft)), "spec.name", "required")
