@@ -24,10 +24,7 @@ from bench.harness import Context
 from bench.latency import _percentile
 from bench.report import Row, Table
 from hooksmith.v1 import webhooks_pb2 as pb
-from hooksmith_server import domain
-from hooksmith_server.app import Application
 from hooksmith_server.config import Settings
-from hooksmith_server.store.keys import KeyStore
 
 NAME = "history_page"
 WEBHOOKS = 100
@@ -105,13 +102,7 @@ async def _measure(ctx: Context, dsn: str, table: Table) -> None:
         shutdown_grace=timedelta(seconds=2),
     )
     async with contextlib.AsyncExitStack() as stack:
-        app = Application(settings, dsn)
-        stack.push_async_callback(app.stop)
-        await app.start()
-        assert app.database is not None
-        key = await KeyStore(app.database).create("bench", domain.Scope.CONSOLE)
-        client = service.Client(app.port, key)
-        stack.push_async_callback(client.close)
+        client = await stack.enter_async_context(service.in_process(dsn, settings))
         conn: asyncpg.Connection = await asyncpg.connect(dsn)
         stack.push_async_callback(conn.close)
         webhook_ids = [

@@ -28,9 +28,7 @@ from bench.harness import Bound, Context, async_rate
 from bench.report import Row, Table
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith_server import domain, ids
-from hooksmith_server.app import Application
 from hooksmith_server.config import Settings
-from hooksmith_server.store.keys import KeyStore
 
 NAME = "intake"
 IN_FLIGHT = 64
@@ -167,13 +165,7 @@ async def _bulk(
 async def run(ctx: Context) -> list[Table]:
     table = Table("intake: Send, deliveries off (workers=0), one process")
     async with ctx.postgres.scratch() as dsn, contextlib.AsyncExitStack() as stack:
-        app = Application(_settings(), dsn)
-        stack.push_async_callback(app.stop)
-        await app.start()
-        assert app.database is not None
-        key = await KeyStore(app.database).create("bench", domain.Scope.CONSOLE)
-        client = service.Client(app.port, key)
-        stack.push_async_callback(client.close)
+        client = await stack.enter_async_context(service.in_process(dsn, _settings()))
         webhook_id = await client.create(service.sms_spec(UNREACHED))
         table.rows.append(await _calls(ctx, client, webhook_id, table))
         table.rows.append(await _bulk(ctx, dsn, client, webhook_id, table))

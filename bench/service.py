@@ -30,6 +30,8 @@ from bench import deliver
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith.v1 import webhooks_pb2_grpc as pb_grpc
 from hooksmith_server import domain
+from hooksmith_server.app import Application
+from hooksmith_server.config import Settings
 from hooksmith_server.store import db as store_db
 from hooksmith_server.store.keys import KeyStore
 
@@ -203,6 +205,21 @@ class Client:
     async def send_all(self, requests: Iterable[pb.SendRequest]) -> None:
         for request in requests:
             await self.stub.Send(request, metadata=self.metadata)
+
+
+@contextlib.asynccontextmanager
+async def in_process(dsn: str, settings: Settings) -> AsyncIterator[Client]:
+    """A started `Application` on `dsn` and a client with a console key; both closed after."""
+    async with contextlib.AsyncExitStack() as stack:
+        app = Application(settings, dsn)
+        # Stopped however far it got: stop() closes only what start() opened.
+        stack.push_async_callback(app.stop)
+        await app.start()
+        assert app.database is not None
+        key = await KeyStore(app.database).create("bench", domain.Scope.CONSOLE)
+        client = Client(app.port, key)
+        stack.push_async_callback(client.close)
+        yield client
 
 
 def sms_spec(base: str) -> pb.WebhookSpec:

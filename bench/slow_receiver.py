@@ -19,10 +19,7 @@ import asyncpg
 from bench import receiver, service
 from bench.harness import Context
 from bench.report import Row, Table
-from hooksmith_server import domain
-from hooksmith_server.app import Application
 from hooksmith_server.config import Settings
-from hooksmith_server.store.keys import KeyStore
 
 NAME = "slow_receiver"
 DELAY = 0.2
@@ -34,13 +31,7 @@ async def _measure(ctx: Context, dsn: str, base: str, table: Table) -> Row:
     total = ctx.pick(5_000, 20_000)
     settings = Settings(listen="127.0.0.1:0", egress_allow=(ipaddress.ip_network("127.0.0.0/8"),))
     async with contextlib.AsyncExitStack() as stack:
-        app = Application(settings, dsn)
-        stack.push_async_callback(app.stop)
-        await app.start()
-        assert app.database is not None
-        key = await KeyStore(app.database).create("bench", domain.Scope.CONSOLE)
-        client = service.Client(app.port, key)
-        stack.push_async_callback(client.close)
+        client = await stack.enter_async_context(service.in_process(dsn, settings))
         conn: asyncpg.Connection = await asyncpg.connect(dsn)
         stack.push_async_callback(conn.close)
         webhook_id = await client.create(service.sms_spec(base))
