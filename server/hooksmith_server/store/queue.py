@@ -79,11 +79,12 @@ def _recipient(data: Mapping[str, Any]) -> domain.Recipient:
     return domain.Recipient(data["user_id"], data.get("tags", {}), data.get("entry_event", {}))
 
 
-def _new_rows(messages: Sequence[domain.NewMessage]) -> list[dict[str, Any]]:
-    return [
-        {"id": str(m.id), "user_id": m.recipient.user_id, "recipient": recipient_json(m.recipient)}
-        for m in messages
-    ]
+def _new_row(message: domain.NewMessage) -> dict[str, Any]:
+    return {
+        "id": str(message.id),
+        "user_id": message.recipient.user_id,
+        "recipient": recipient_json(message.recipient),
+    }
 
 
 def _claim(row: Any) -> domain.Claim:
@@ -193,14 +194,7 @@ class QueueStore:
                 }
             )
             for m in send.messages:
-                rows.append(
-                    {
-                        "send": n,
-                        "id": str(m.id),
-                        "user_id": m.recipient.user_id,
-                        "recipient": recipient_json(m.recipient),
-                    }
-                )
+                rows.append({"send": n, **_new_row(m)})
                 if send.idempotency_key is not None:
                     keyed.append(
                         {
@@ -251,7 +245,7 @@ class QueueStore:
                 webhook.version,
                 dict(data),
                 lease,
-                _new_rows(messages),
+                [_new_row(m) for m in messages],
                 destination,
             )
 
