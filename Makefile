@@ -4,25 +4,36 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PROTOS := proto/hooksmith/v1/webhooks.proto
 
-.PHONY: run test lint proto proto-check bench migrate clean
+.PHONY: run test fuzz lint proto proto-check bench migrate clean
 
-# The virtualenv is rebuilt when either pyproject changes.
+# Two install stamps: serving needs only the server (with its embedded PostgreSQL) and the
+# client; the tests, `make lint`, `make proto` and `make bench` add the dev tools. Both are
+# redone when either pyproject changes.
 $(BIN)/.installed: pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ./client -e '.[dev]'
+	$(BIN)/pip install --quiet -e ./client -e .
 	touch $@
 
+$(BIN)/.installed-dev: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e './client[cli]' -e '.[dev]'
+	touch $@
+
+# Metrics at http://127.0.0.1:8080/metrics (unless HOOKSMITH_ADMIN_LISTEN says otherwise).
 run: $(BIN)/.installed
-	$(BIN)/hooksmith-server serve
+	HOOKSMITH_ADMIN_LISTEN=$${HOOKSMITH_ADMIN_LISTEN:-127.0.0.1:8080} $(BIN)/hooksmith-server serve
 
 migrate: $(BIN)/.installed
 	$(BIN)/hooksmith-server migrate
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(BIN)/.installed
+# The fuzz test of every RPC with a longer budget than `make test` gives it.
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(BIN)/.installed-dev
+	HOOKSMITH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/integration/api/test_fuzz.py $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -30,7 +41,7 @@ lint: $(BIN)/.installed
 	cd proto && ../$(BIN)/buf lint
 
 # Generated code lives in client/hooksmith/v1 and is committed.
-proto: $(BIN)/.installed
+proto: $(BIN)/.installed-dev
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m grpc_tools.protoc -Iproto \
 		--python_out=client --grpc_python_out=client \
 		--mypy_out=client --mypy_grpc_out=client \
@@ -42,7 +53,7 @@ proto-check: proto
 	@test -z "$$(git status --porcelain -- client/hooksmith/v1)" || \
 		(git status --porcelain -- client/hooksmith/v1; echo "untracked generated files"; exit 1)
 
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed-dev
 	$(BIN)/python -m bench
 
 clean:

@@ -22,6 +22,7 @@ from google.protobuf import struct_pb2
 from bench import load, receiver, webhook
 from bench.harness import Bound, Context
 from bench.report import Row, Table
+from bench.secret_key import keyring
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith.v1 import webhooks_pb2_grpc as pb_grpc
 from hooksmith_server import domain
@@ -93,7 +94,7 @@ async def _deliver_all(ctx: Context, dsn: str, base: str, table: Table) -> float
     calls = ctx.pick(2, 5)
     total = calls * PER_CALL
     async with contextlib.AsyncExitStack() as stack:
-        app = Application(_settings(), dsn)
+        app = Application(_settings(), dsn, keyring=keyring())
         # Stopped however far it got: stop() closes only what start() opened.
         stack.push_async_callback(app.stop)
         await app.start()

@@ -25,6 +25,7 @@ from google.protobuf import duration_pb2
 from bench import receiver
 from bench.harness import Context
 from bench.report import Row, Table
+from bench.secret_key import keyring
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith.v1 import webhooks_pb2_grpc as pb_grpc
 from hooksmith_server import domain
@@ -102,7 +103,7 @@ async def _measure(ctx: Context, dsn: str, base: str, hanging: str, table: Table
         shutdown_grace=timedelta(seconds=1),
     )
     async with contextlib.AsyncExitStack() as stack:
-        app = Application(settings, dsn)
+        app = Application(settings, dsn, keyring=keyring())
         stack.push_async_callback(app.stop)
         await app.start()
         progress = await asyncpg.connect(dsn)

@@ -19,6 +19,7 @@ import asyncpg
 from bench import webhook
 from bench.harness import Bound, Context, async_rate
 from bench.report import Row, Table
+from bench.secret_key import keyring
 from hooksmith_server import domain, ids, rendering
 from hooksmith_server.delivery import signing
 from hooksmith_server.store import db as store_db
@@ -119,7 +120,7 @@ async def _measure(
     workspace_id = caller.workspace_id
     spec = webhook.spec()
     data_fields = rendering.Renderer().compile(spec).data_fields
-    saved = await WebhookStore(database).create(
+    saved = await WebhookStore(database, keyring=keyring()).create(
         workspace_id, spec, data_fields, signing.new_secret()
     )
     store = QueueStore(database)

@@ -27,6 +27,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench import deliver
+from bench.secret_key import SECRET_KEY_BASE64, keyring
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith.v1 import webhooks_pb2_grpc as pb_grpc
 from hooksmith_server import domain
@@ -144,6 +145,7 @@ async def server_process(
         "HOOKSMITH_LISTEN": f"127.0.0.1:{port or free_port()}",
         "HOOKSMITH_EGRESS_ALLOW": "127.0.0.0/8",
         "HOOKSMITH_SHUTDOWN_GRACE": "2s",
+        "HOOKSMITH_SECRET_KEY": SECRET_KEY_BASE64,
         **(env or {}),
     }
     popen, output = _spawn(command, variables)
@@ -211,7 +213,7 @@ class Client:
 async def in_process(dsn: str, settings: Settings) -> AsyncIterator[Client]:
     """A started `Application` on `dsn` and a client with a console key; both closed after."""
     async with contextlib.AsyncExitStack() as stack:
-        app = Application(settings, dsn)
+        app = Application(settings, dsn, keyring=keyring())
         # Stopped however far it got: stop() closes only what start() opened.
         stack.push_async_callback(app.stop)
         await app.start()

@@ -94,6 +94,8 @@ def resolve(
     secure: bool,
     root_certificates: bytes | None,
     has_channel: bool,
+    client_certificate: bytes | None = None,
+    client_key: bytes | None = None,
 ) -> Connection:
     """Fill target and key from the environment; refuse a client that cannot authenticate."""
     key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
@@ -102,6 +104,8 @@ def resolve(
     if has_channel:
         if target is not None or secure or root_certificates is not None:
             raise ValueError("channel= comes with its own target and credentials")
+        if client_certificate is not None or client_key is not None:
+            raise ValueError("channel= comes with its own target and credentials")
         return Connection("", key, None)
     address = target if target is not None else os.environ.get(TARGET_ENV)
     if not address:
@@ -109,9 +113,16 @@ def resolve(
     # TLS is opt-in and explicit: `secure=True` (system roots) or your own roots.
     # A plaintext default suits the loopback server of `make run`; anything crossing a
     # network should pass one of them.
+    if (client_certificate is None) != (client_key is None):
+        raise ValueError("pass client_certificate= and client_key= together, or neither")
+    # A client certificate is sent only over TLS, so it turns TLS on as well.
     credentials = (
-        grpc.ssl_channel_credentials(root_certificates=root_certificates)
-        if secure or root_certificates is not None
+        grpc.ssl_channel_credentials(
+            root_certificates=root_certificates,
+            private_key=client_key,
+            certificate_chain=client_certificate,
+        )
+        if secure or root_certificates is not None or client_certificate is not None
         else None
     )
     return Connection(address, key, credentials)

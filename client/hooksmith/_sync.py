@@ -32,7 +32,9 @@ class SyncClient:
 
     `target` ("host:port") and `api_key` default to `HOOKSMITH_TARGET` and
     `HOOKSMITH_API_KEY`. The channel is plaintext unless `secure=True` (TLS with the
-    system's root certificates) or `root_certificates=` (TLS trusting those PEM roots).
+    system's root certificates) or `root_certificates=` (TLS trusting those PEM roots);
+    `client_certificate=` and `client_key=` (PEM) add a client certificate for servers
+    that require one (mutual TLS).
     Alternatively pass `channel=` (a `grpc.Channel` you built, e.g. with
     `hooksmith.channel_options()`); the client then neither takes a target nor closes it.
 
@@ -50,6 +52,8 @@ class SyncClient:
         *,
         secure: bool = False,
         root_certificates: bytes | None = None,
+        client_certificate: bytes | None = None,
+        client_key: bytes | None = None,
         channel: grpc.Channel | None = None,
         deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
@@ -58,6 +62,8 @@ class SyncClient:
             api_key,
             secure=secure,
             root_certificates=root_certificates,
+            client_certificate=client_certificate,
+            client_key=client_key,
             has_channel=channel is not None,
         )
         self._deadline = check_deadline(deadline)
@@ -295,6 +301,13 @@ class SyncClient:
         request = pb.RetryRequest(message_id=message_id)
         response = self._call(self._stub.Retry, request, deadline)
         return response.message
+
+    def purge_user(self, user_id: str, *, deadline: float | None = None) -> int:
+        """Erase a user's requests, responses, recipient and data from history (an erasure
+        request); the messages stay, marked purged. Returns how many this call purged."""
+        request = pb.PurgeUserRequest(user_id=user_id)
+        response = self._call(self._stub.PurgeUser, request, deadline)
+        return response.purged_messages
 
     # Plumbing
 

@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from hooksmith.v1 import webhooks_pb2
 from hooksmith_server import breaker, domain, errors, rendering
-from hooksmith_server.api import registration
-from hooksmith_server.api.auth import Authenticator
+from hooksmith_server.api import registration, transport
+from hooksmith_server.api.auth import Authenticator, KeyCheck
+from hooksmith_server.api.health import HealthWatcher
+from hooksmith_server.api.observe import Observe
 from hooksmith_server.api.servicer import WebhookServicer
 from hooksmith_server.config import Settings
 from hooksmith_server.delivery import egress, signing
@@ -25,18 +28,24 @@ from hooksmith_server.delivery.deliverer import Deliverer
 from hooksmith_server.delivery.dispatcher import Dispatcher
 from hooksmith_server.delivery.recorder import Recorder
 from hooksmith_server.delivery.sender import HttpSender
+from hooksmith_server.observability.admin import AdminServer
+from hooksmith_server.observability.metrics import Metrics
+from hooksmith_server.observability.tracing import Tracing
 from hooksmith_server.service.messages import Messages
 from hooksmith_server.service.retention import Retention
 from hooksmith_server.service.versions import Versions
 from hooksmith_server.service.webhooks import Webhooks
+from hooksmith_server.store import crypto, embedded, migrations, sealing
 from hooksmith_server.store import db as store_db
-from hooksmith_server.store import embedded, migrations
 from hooksmith_server.store.catalog import Clock, WebhookStore, utc_now
 from hooksmith_server.store.destinations import DestinationStore
+from hooksmith_server.store.gauges import QueueGaugeStore
 from hooksmith_server.store.history import HistoryStore
 from hooksmith_server.store.intake import Intake
 from hooksmith_server.store.keys import KeyStore
+from hooksmith_server.store.purge import PurgeStore
 from hooksmith_server.store.queue import QueueStore
+from hooksmith_server.store.retention import RetentionStore
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +58,32 @@ async def resolve_database(settings: Settings) -> tuple[str, bool]:
         return settings.database_url, False
     admin = await asyncio.to_thread(embedded.start, settings.data_dir)
     return await embedded.ensure_database(admin), True
+
+
+SECRET_KEY_FILE = "secret-key"
+"""The embedded database's secret key, in the data directory."""
+
+
+def secret_keyring(settings: Settings, *, embedded: bool) -> crypto.Keyring:
+    """The keys that seal secrets at rest: HOOKSMITH_SECRET_KEY (and the old keys), or
+    for the embedded database without one, the key in `<data dir>/secret-key`, made on
+    first use. An outside database without a key is a clear error."""
+    if settings.secret_key is not None:
+        return crypto.Keyring(settings.secret_key, settings.secret_keys_old)
+    if embedded:
+        return crypto.Keyring(crypto.key_file(settings.data_dir / SECRET_KEY_FILE))
+    raise crypto.SecretKeyError(
+        "HOOKSMITH_SECRET_KEY is not set: with HOOKSMITH_DATABASE_URL, secrets are sealed with "
+        "a key you keep; make one with `openssl rand -base64 32` and set HOOKSMITH_SECRET_KEY "
+        "to it in every process"
+    )
+
+
+def key_hint(settings: Settings) -> str:
+    """Where the key of this installation is kept, for the key check's error."""
+    if settings.secret_key is None and not settings.database_url:
+        return f" (the embedded database's key is kept in {settings.data_dir / SECRET_KEY_FILE})"
+    return ""
 
 
 async def migrate(dsn: str) -> list[migrations.Migration]:
@@ -71,10 +106,25 @@ class Application:
     session: aiohttp.ClientSession | None = None
     dispatcher: Dispatcher | None = None
     recorder: Recorder | None = None
+    health_watcher: HealthWatcher | None = None
+    authenticator: Authenticator | None = None
     port: int = 0
     clock: Clock = utc_now
     """The time the catalog stamps rows with and expires rotated secrets by."""
+    keyring: crypto.Keyring | None = None
+    """The keys that seal secrets at rest; unset, HOOKSMITH_SECRET_KEY is required."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """This server's metrics, in a registry of its own: servers in one process don't mix."""
+    tracing: Tracing | None = None
+    """Spans per RPC and per attempt; unset, made from the OTEL_* variables at start."""
+    admin: AdminServer | None = None
+    """The admin HTTP server (`/metrics`) when HOOKSMITH_ADMIN_LISTEN is set."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def admin_port(self) -> int:
+        """The admin server's port (the one chosen for port 0); 0 when there is none."""
+        return self.admin.port if self.admin is not None else 0
 
     async def start(self) -> None:
         """Open the pool, start delivery and serve; on failure, close what was opened."""
@@ -86,10 +136,17 @@ class Application:
 
     async def _start(self) -> None:
         settings = self.settings
+        if self.tracing is None:
+            self.tracing = Tracing.from_env(os.environ)
+        tracing = self.tracing
+        keyring = self.keyring or secret_keyring(settings, embedded=False)
         await migrate(self.dsn)
         self.database = await store_db.Database.connect(self.dsn, max_size=settings.db_pool_size)
+        # Before anything is served: keys that cannot open what is stored stop the start.
+        await sealing.check_keys(self.database, keyring, hint=key_hint(settings))
+        await sealing.seal_plaintext(self.database, keyring)
         renderer = rendering.Renderer()
-        catalog = WebhookStore(self.database, clock=self.clock)
+        catalog = WebhookStore(self.database, keyring=keyring, clock=self.clock)
         breakers = breaker.Policy(settings.breaker_threshold, settings.breaker_cooldown)
         queue = QueueStore(self.database, breakers)
         history = HistoryStore(self.database)
@@ -97,10 +154,16 @@ class Application:
         secrets = signing.SigningSecrets(catalog)
         guard = egress.EgressGuard(settings.egress_allow)
         self.session = HttpSender.create_session(guard, limit=max(64, settings.workers + 20))
-        deliverer = Deliverer(versions, secrets, HttpSender(self.session, guard))
+        deliverer = Deliverer(
+            versions,
+            secrets,
+            HttpSender(self.session, guard),
+            metrics=self.metrics,
+            tracing=tracing,
+        )
 
         if settings.workers > 0:
-            self.recorder = recorder = Recorder(queue)
+            self.recorder = recorder = Recorder(queue, metrics=self.metrics)
             self.dispatcher = Dispatcher(
                 queue,
                 deliverer,
@@ -109,11 +172,14 @@ class Application:
                 lane_limit=settings.lane_limit,
                 poll_interval=settings.poll_interval,
                 lease_margin=settings.lease_margin,
+                metrics=self.metrics,
             )
             retention = Retention(
-                history,
+                RetentionStore(self.database),
                 settings.history_retention,
+                idempotency_retention=settings.idempotency_retention,
                 interval=settings.retention_interval.total_seconds(),
+                clock=self.clock,
             )
             self._tasks += [
                 asyncio.create_task(supervise("recorder", recorder.run)),
@@ -133,14 +199,40 @@ class Application:
                 history,
                 deliverer,
                 lease_margin=settings.lease_margin,
+                purges=PurgeStore(self.database),
             )
-            servicer = WebhookServicer(Authenticator(KeyStore(self.database)), webhooks, messages)
+            keys = KeyStore(self.database)
+            self.authenticator = authenticator = Authenticator(keys)
+            # Revoked keys leave every process's cache the moment the revocation commits.
+            self._tasks.append(
+                asyncio.create_task(
+                    supervise("key revocations", lambda: authenticator.follow(keys))
+                )
+            )
+            servicer = WebhookServicer(authenticator, webhooks, messages)
             await self._serve(servicer)
+        if settings.admin_listen is not None:
+            self.admin = AdminServer(
+                settings.admin_listen, self.metrics, QueueGaugeStore(self.database)
+            )
+            # Other pages of the admin server add their routes to `self.admin.web` here,
+            # before it starts (aiohttp freezes the router then).
+            await self.admin.start()
 
     async def _serve(self, servicer: WebhookServicer) -> None:
-        # Without SO_REUSEPORT a second server on a taken port fails to start instead of
-        # silently sharing the port and answering half of the calls.
-        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        settings = self.settings
+        credentials = transport.server_credentials(settings)
+        # Keys are checked from the metadata before a request is read; past the cap on
+        # calls in progress a call is RESOURCE_EXHAUSTED, also before it is read.
+        server = grpc.aio.server(
+            interceptors=[
+                # First, so calls refused by the key check are counted and traced too.
+                Observe(self.metrics, self.tracing or Tracing(), SERVICE_NAME),
+                KeyCheck(servicer.auth, SERVICE_NAME),
+            ],
+            options=transport.server_options(settings),
+            maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+        )
         registration.add_to_server(servicer, server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -149,7 +241,10 @@ class Application:
         )
         check_listen(self.settings.listen)
         try:
-            self.port = server.add_insecure_port(self.settings.listen)
+            if credentials is None:
+                self.port = server.add_insecure_port(settings.listen)
+            else:
+                self.port = server.add_secure_port(settings.listen, credentials)
         except RuntimeError:
             self.port = 0
         if self.port == 0:
@@ -158,8 +253,11 @@ class Application:
             )
         await server.start()
         self.server = server
-        for name in ("", SERVICE_NAME):
-            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        # SERVING while the database answers, NOT_SERVING while it cannot be reached.
+        assert self.database is not None
+        self.health_watcher = HealthWatcher(health_servicer, ("", SERVICE_NAME), self.database.ping)
+        await self.health_watcher.check()
+        self._tasks.append(asyncio.create_task(supervise("health", self.health_watcher.run)))
         log.info("serving hooksmith.v1.WebhookService on port %d", self.port)
 
     async def stop(self) -> None:
@@ -186,12 +284,19 @@ class Application:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self.admin is not None:
+            await self.admin.stop()
+            self.admin = None
         if self.session is not None:
             await self.session.close()
             self.session = None
         if self.database is not None:
             await self.database.close()
             self.database = None
+        if self.tracing is not None:
+            # Spans still buffered are exported before the process ends (off the loop:
+            # the exporter blocks).
+            await asyncio.to_thread(self.tracing.shutdown)
 
 
 def check_listen(listen: str) -> None:

@@ -120,6 +120,8 @@ class Webhook:
     update_time: datetime
     health: DestinationHealth | None = None
     """Filled where callers see it (Get, List); None where it is not needed."""
+    created_by_key: str = ""
+    """The prefix of the API key that saved this version; empty if not recorded."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ class Caller:
     workspace_id: uuid.UUID
     workspace: str
     scope: Scope
+    key_id: uuid.UUID | None = None
+    """The API key's id: recorded on what the caller saves."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,9 @@ class Claim:
     manual: bool
     send_at: datetime | None = None
     """A rate-limited message's turn: the request waits until then."""
+    traceparent: str | None = None
+    """The W3C trace context of the Send that made the message: its attempts' spans
+    continue that trace."""
 
     @property
     def final(self) -> bool:
@@ -258,6 +265,8 @@ class MessageRecord:
     update_time: datetime
     next_attempt_time: datetime | None
     attempts: tuple[AttemptRecord, ...] = ()
+    purge_time: datetime | None = None
+    """When PurgeUser erased its request, response, recipient and data; None if never."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from tests.harness.network import free_port
 from tests.harness.polling import wait_until
 from tests.harness.protos import recipients, struct
 from tests.harness.receiver import Received, Receiver, StartReceiver
-from tests.harness.server import Api
+from tests.harness.server import SECRET_KEY_BASE64, Api
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +35,7 @@ def server_env(database_url: str, port: int) -> dict[str, str]:
         "HOOKSMITH_LEASE_MARGIN": "1s",
         "HOOKSMITH_POLL_INTERVAL": "200ms",
         "HOOKSMITH_LOG_LEVEL": "WARNING",
+        "HOOKSMITH_SECRET_KEY": SECRET_KEY_BASE64,
     }
 
 

@@ -9,6 +9,7 @@ from hooksmith_server.delivery import signing
 from hooksmith_server.store.catalog import WebhookStore
 from hooksmith_server.store.db import Database
 from hooksmith_server.store.keys import KeyStore
+from tests.harness.server import keyring
 
 
 async def workspace(db: Database, name: str) -> uuid.UUID:
@@ -22,4 +23,6 @@ async def workspace(db: Database, name: str) -> uuid.UUID:
 async def webhook(db: Database, workspace_id: uuid.UUID, url: str) -> domain.Webhook:
     """A saved webhook posting to `url`."""
     spec = domain.WebhookSpec(name="w", url=url)
-    return await WebhookStore(db).create(workspace_id, spec, (), signing.new_secret())
+    return await WebhookStore(db, keyring=keyring()).create(
+        workspace_id, spec, (), signing.new_secret()
+    )

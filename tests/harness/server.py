@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from hooksmith_server import domain
 from hooksmith_server.app import Application
 from hooksmith_server.config import Settings
 from hooksmith_server.store.catalog import Clock, utc_now
+from hooksmith_server.store.crypto import Keyring
 from hooksmith_server.store.keys import KeyStore
 
 
@@ -56,6 +58,17 @@ class Running:
         return self._apis[(workspace, scope)]
 
 
+SECRET_KEY = b"hooksmith test key, never secret"
+"""The key servers under test seal secrets with (32 bytes, as HOOKSMITH_SECRET_KEY wants)."""
+SECRET_KEY_BASE64 = base64.b64encode(SECRET_KEY).decode("ascii")
+"""`SECRET_KEY` as HOOKSMITH_SECRET_KEY is written, for server processes."""
+
+
+def keyring() -> Keyring:
+    """The keys of servers under test, for stores made without a server."""
+    return Keyring(SECRET_KEY)
+
+
 StartServer = Callable[..., Awaitable[Running]]
 """Starts a server with `Settings` overrides as keyword arguments (and `clock`, the
 catalog's time, for tests that move it)."""
@@ -71,6 +84,7 @@ def settings_for_tests(**overrides: Any) -> Settings:
         "shutdown_grace": timedelta(seconds=2),
         # Most tests fail a receiver on purpose to exercise retries; the breaker has its own.
         "breaker_threshold": 0,
+        "secret_key": SECRET_KEY,
     }
     base.update(overrides)
     return Settings(**base)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.harness.server import SECRET_KEY_BASE64
+
 
 def worker(database_url: str, log: Path, **settings: str) -> subprocess.Popen[bytes]:
     """A worker process, its output in `log`; `settings` are HOOKSMITH_* values by name."""
@@ -16,6 +18,7 @@ def worker(database_url: str, log: Path, **settings: str) -> subprocess.Popen[by
         "HOOKSMITH_EGRESS_ALLOW": "127.0.0.0/8",
         "HOOKSMITH_POLL_INTERVAL": "100ms",
         "HOOKSMITH_LOG_LEVEL": "WARNING",
+        "HOOKSMITH_SECRET_KEY": SECRET_KEY_BASE64,
     }
     env |= {f"HOOKSMITH_{name.upper()}": value for name, value in settings.items()}
     with log.open("ab") as out:

@@ -319,12 +319,17 @@ class Webhook(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     DESTINATION_HEALTH_FIELD_NUMBER: _builtins.int
+    CREATED_BY_KEY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     version: _builtins.int
     state: Global___WebhookState.ValueType
     signing_secret: _builtins.str
     """The current Standard Webhooks secret ("whsec_..."). Empty for journey
     keys, which also see secret header values masked.
+    """
+    created_by_key: _builtins.str
+    """The prefix of the API key that saved this version (as `hooksmith-server keys
+    list` shows it); empty for versions saved before keys were recorded.
     """
     @_builtins.property
     def spec(self) -> Global___WebhookSpec: ...
@@ -358,10 +363,11 @@ class Webhook(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         destination_health: Global___DestinationHealth | None = ...,
+        created_by_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "destination_health", b"destination_health", "spec", b"spec", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data_fields", b"data_fields", "destination_health", b"destination_health", "id", b"id", "signing_secret", b"signing_secret", "spec", b"spec", "state", b"state", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "created_by_key", b"created_by_key", "data_fields", b"data_fields", "destination_health", b"destination_health", "id", b"id", "signing_secret", b"signing_secret", "spec", b"spec", "state", b"state", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -591,6 +597,7 @@ class Message(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     NEXT_ATTEMPT_TIME_FIELD_NUMBER: _builtins.int
+    PURGE_TIME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     webhook_id: _builtins.str
     webhook_version: _builtins.int
@@ -619,6 +626,12 @@ class Message(_message.Message):
     def next_attempt_time(self) -> _timestamp_pb2.Timestamp:
         """Unset unless the message is PENDING."""
 
+    @_builtins.property
+    def purge_time(self) -> _timestamp_pb2.Timestamp:
+        """When PurgeUser erased the message's request, response, recipient and data;
+        unset if it never did.
+        """
+
     def __init__(
         self,
         *,
@@ -637,10 +650,11 @@ class Message(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         next_attempt_time: _timestamp_pb2.Timestamp | None = ...,
+        purge_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "next_attempt_time", b"next_attempt_time", "request", b"request", "response", b"response", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "next_attempt_time", b"next_attempt_time", "purge_time", b"purge_time", "request", b"request", "response", b"response", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt_count", b"attempt_count", "attempts", b"attempts", "create_time", b"create_time", "error", b"error", "id", b"id", "kind", b"kind", "labels", b"labels", "next_attempt_time", b"next_attempt_time", "request", b"request", "response", b"response", "status", b"status", "update_time", b"update_time", "user_id", b"user_id", "webhook_id", b"webhook_id", "webhook_version", b"webhook_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt_count", b"attempt_count", "attempts", b"attempts", "create_time", b"create_time", "error", b"error", "id", b"id", "kind", b"kind", "labels", b"labels", "next_attempt_time", b"next_attempt_time", "purge_time", b"purge_time", "request", b"request", "response", b"response", "status", b"status", "update_time", b"update_time", "user_id", b"user_id", "webhook_id", b"webhook_id", "webhook_version", b"webhook_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1343,3 +1357,47 @@ class RotateSecretResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RotateSecretResponse: _TypeAlias = RotateSecretResponse  # noqa: Y015
+
+@_typing.final
+class PurgeUserRequest(_message.Message):
+    """PurgeUserRequest is the request of PurgeUser."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    """The user whose messages are purged (Recipient.user_id), 1 to 256 characters."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PurgeUserRequest: _TypeAlias = PurgeUserRequest  # noqa: Y015
+
+@_typing.final
+class PurgeUserResponse(_message.Message):
+    """PurgeUserResponse is the response of PurgeUser."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PURGED_MESSAGES_FIELD_NUMBER: _builtins.int
+    purged_messages: _builtins.int
+    """The user's messages purged by this call (those purged before are not counted)."""
+    def __init__(
+        self,
+        *,
+        purged_messages: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["purged_messages", b"purged_messages"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PurgeUserResponse: _TypeAlias = PurgeUserResponse  # noqa: Y015

@@ -95,6 +95,11 @@ class WebhookServiceStub:
                 request_serializer=hooksmith_dot_v1_dot_webhooks__pb2.RotateSecretRequest.SerializeToString,
                 response_deserializer=hooksmith_dot_v1_dot_webhooks__pb2.RotateSecretResponse.FromString,
                 _registered_method=True)
+        self.PurgeUser = channel.unary_unary(
+                '/hooksmith.v1.WebhookService/PurgeUser',
+                request_serializer=hooksmith_dot_v1_dot_webhooks__pb2.PurgeUserRequest.SerializeToString,
+                response_deserializer=hooksmith_dot_v1_dot_webhooks__pb2.PurgeUserResponse.FromString,
+                _registered_method=True)
 
 
 class WebhookServiceServicer:
@@ -189,6 +194,17 @@ class WebhookServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PurgeUser(self, request, context):
+        """PurgeUser erases a user's personal data from the workspace's history (an
+        erasure request): the requests, responses and errors of every message and
+        attempt of that user, and the recipient and data they were rendered from.
+        The messages stay, with their status, marked purged; pending ones are failed
+        and not sent. Console keys only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WebhookServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -251,6 +267,11 @@ def add_WebhookServiceServicer_to_server(servicer, server):
                     servicer.RotateSecret,
                     request_deserializer=hooksmith_dot_v1_dot_webhooks__pb2.RotateSecretRequest.FromString,
                     response_serializer=hooksmith_dot_v1_dot_webhooks__pb2.RotateSecretResponse.SerializeToString,
+            ),
+            'PurgeUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.PurgeUser,
+                    request_deserializer=hooksmith_dot_v1_dot_webhooks__pb2.PurgeUserRequest.FromString,
+                    response_serializer=hooksmith_dot_v1_dot_webhooks__pb2.PurgeUserResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -578,6 +599,33 @@ class WebhookService:
             '/hooksmith.v1.WebhookService/RotateSecret',
             hooksmith_dot_v1_dot_webhooks__pb2.RotateSecretRequest.SerializeToString,
             hooksmith_dot_v1_dot_webhooks__pb2.RotateSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PurgeUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hooksmith.v1.WebhookService/PurgeUser',
+            hooksmith_dot_v1_dot_webhooks__pb2.PurgeUserRequest.SerializeToString,
+            hooksmith_dot_v1_dot_webhooks__pb2.PurgeUserResponse.FromString,
             options,
             channel_credentials,
             insecure,

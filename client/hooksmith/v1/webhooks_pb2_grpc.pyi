@@ -68,6 +68,13 @@ class WebhookServiceStub:
     """RotateSecret adds a new signing secret; for 24 hours requests are signed
     with both the new and the previous one.
     """
+    PurgeUser: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.PurgeUserRequest, _webhooks_pb2.PurgeUserResponse]
+    """PurgeUser erases a user's personal data from the workspace's history (an
+    erasure request): the requests, responses and errors of every message and
+    attempt of that user, and the recipient and data they were rendered from.
+    The messages stay, with their status, marked purged; pending ones are failed
+    and not sent. Console keys only.
+    """
 
 @_typing.type_check_only
 class WebhookServiceAsyncStub(WebhookServiceStub):
@@ -105,6 +112,13 @@ class WebhookServiceAsyncStub(WebhookServiceStub):
     RotateSecret: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.RotateSecretRequest, _webhooks_pb2.RotateSecretResponse]  # type: ignore[assignment]
     """RotateSecret adds a new signing secret; for 24 hours requests are signed
     with both the new and the previous one.
+    """
+    PurgeUser: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.PurgeUserRequest, _webhooks_pb2.PurgeUserResponse]  # type: ignore[assignment]
+    """PurgeUser erases a user's personal data from the workspace's history (an
+    erasure request): the requests, responses and errors of every message and
+    attempt of that user, and the recipient and data they were rendered from.
+    The messages stay, with their status, marked purged; pending ones are failed
+    and not sent. Console keys only.
     """
 
 class WebhookServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -212,6 +226,19 @@ class WebhookServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_webhooks_pb2.RotateSecretResponse, _abc.Awaitable[_webhooks_pb2.RotateSecretResponse]]:
         """RotateSecret adds a new signing secret; for 24 hours requests are signed
         with both the new and the previous one.
+        """
+
+    @_abc_1.abstractmethod
+    def PurgeUser(
+        self,
+        request: _webhooks_pb2.PurgeUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_webhooks_pb2.PurgeUserResponse, _abc.Awaitable[_webhooks_pb2.PurgeUserResponse]]:
+        """PurgeUser erases a user's personal data from the workspace's history (an
+        erasure request): the requests, responses and errors of every message and
+        attempt of that user, and the recipient and data they were rendered from.
+        The messages stay, with their status, marked purged; pending ones are failed
+        and not sent. Console keys only.
         """
 
 def add_WebhookServiceServicer_to_server(servicer: WebhookServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

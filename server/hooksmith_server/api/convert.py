@@ -205,6 +205,7 @@ def webhook_pb(value: domain.Webhook) -> pb.Webhook:
         create_time=timestamp_pb(value.create_time),
         update_time=timestamp_pb(value.update_time),
         destination_health=health_pb(value.health) if value.health is not None else None,
+        created_by_key=value.created_by_key,
     )
 
 
@@ -279,4 +280,6 @@ def message_pb(value: domain.MessageRecord) -> pb.Message:
         out.response.CopyFrom(response_pb(value.response))
     if value.status == domain.MessageStatus.PENDING and value.next_attempt_time is not None:
         out.next_attempt_time.CopyFrom(timestamp_pb(value.next_attempt_time))
+    if value.purge_time is not None:
+        out.purge_time.CopyFrom(timestamp_pb(value.purge_time))
     return out

@@ -37,7 +37,7 @@ def rpc(*scopes: domain.Scope) -> Callable[[Impl[Req, Resp]], Handler[Req, Resp]
             self: WebhookServicer, request: Req | Undecodable, context: Context
         ) -> Resp:
             try:
-                caller = await self.auth.authenticate(context.invocation_metadata())
+                caller = await self.auth.caller(context.invocation_metadata())
                 if caller.scope not in scopes:
                     raise errors.PermissionDenied(
                         f"a {caller.scope.value} key may not call {impl.__name__}"
@@ -214,6 +214,13 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
     ) -> pb.GetMessageResponse:
         message = await self.messages.get(caller, request.id)
         return pb.GetMessageResponse(message=convert.message_pb(message))
+
+    @rpc(CONSOLE)
+    async def PurgeUser(
+        self, caller: domain.Caller, request: pb.PurgeUserRequest, context: Context
+    ) -> pb.PurgeUserResponse:
+        purged = await self.messages.purge_user(caller, request.user_id)
+        return pb.PurgeUserResponse(purged_messages=purged)
 
     @rpc(CONSOLE)
     async def Retry(

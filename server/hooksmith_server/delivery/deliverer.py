@@ -11,6 +11,9 @@ from datetime import UTC, datetime
 from hooksmith_server import domain, errors
 from hooksmith_server.delivery import masking, policy, ports, signing
 from hooksmith_server.delivery.sender import Exchange
+from hooksmith_server.observability import logs
+from hooksmith_server.observability.metrics import Metrics
+from hooksmith_server.observability.tracing import Span, Tracing
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +26,15 @@ class Deliverer:
         versions: ports.Versions,
         secrets: signing.SigningSecrets,
         sender: ports.Sender,
+        *,
+        metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._versions = versions
         self._secrets = secrets
         self._sender = sender
+        self._metrics = metrics if metrics is not None else Metrics()
+        self._tracing = tracing if tracing is not None else Tracing()
 
     async def attempt(self, claim: domain.Claim) -> domain.Outcome:
         """One attempt, always ending in an outcome to record.
@@ -35,19 +43,41 @@ class Deliverer:
         expires and the message is attempted again. Anything else that goes wrong
         fails the message, so no input can make it loop.
         """
-        try:
-            return await self._attempt(claim)
-        except (errors.Unavailable, asyncio.CancelledError):
-            raise
-        except Exception as e:
-            log.exception(
-                "attempt %d of message %s failed unexpectedly", claim.attempt_number, claim.id
-            )
-            return _failed(
-                claim,
-                datetime.now(UTC),
-                f"internal error during the attempt ({type(e).__name__}: {e})",
-            )
+        with self._tracing.attempt(claim) as span:
+            try:
+                outcome = await self._attempt(claim)
+            except (errors.Unavailable, asyncio.CancelledError):
+                raise
+            except errors.FailedPrecondition as e:
+                # A stored secret that does not open (altered, or sealed with a key this
+                # process lacks): the message fails with why; nothing is sent.
+                log.error("attempt %d of message %s failed: %s", claim.attempt_number, claim.id, e)
+                outcome = _failed(claim, datetime.now(UTC), e.message)
+            except Exception as e:
+                log.exception(
+                    "attempt %d of message %s failed unexpectedly",
+                    claim.attempt_number,
+                    claim.id,
+                    extra=logs.claim_ids(claim),
+                )
+                outcome = _failed(
+                    claim,
+                    datetime.now(UTC),
+                    f"internal error during the attempt ({type(e).__name__}: {e})",
+                )
+            self._observe(outcome, span)
+            return outcome
+
+    def _observe(self, outcome: domain.Outcome, span: Span) -> None:
+        """Count the attempt and describe it on its span."""
+        result = _OUTCOMES[outcome.status]
+        code = outcome.response.status_code if outcome.response is not None else None
+        self._metrics.attempt(result, code, outcome.duration.total_seconds())
+        span.set("hooksmith.outcome", result)
+        if code is not None:
+            span.set("http.response.status_code", code)
+        if outcome.status is not domain.MessageStatus.SUCCEEDED:
+            span.error(outcome.error or result)
 
     async def _attempt(self, claim: domain.Claim) -> domain.Outcome:
         compiled = await self._versions.load(
@@ -59,6 +89,7 @@ class Deliverer:
             rendered = compiled.render(claim.recipient, claim.data, require_data=True)
         except errors.InvalidArgument as e:
             # The same input renders the same way next time: not retried.
+            self._metrics.render_failed()
             return _failed(claim, start, f"render failed: {e.message}")
         request = rendered.request
         secrets = await self._secrets.active(claim.workspace_id, claim.webhook_id)
@@ -67,6 +98,13 @@ class Deliverer:
         timeout = policy.timeout(spec.policy).total_seconds()
         sent = await self._sender.send(request, timeout=timeout)
         return _decide(claim, spec.policy, sent)
+
+
+_OUTCOMES = {
+    domain.MessageStatus.SUCCEEDED: "succeeded",
+    domain.MessageStatus.PENDING: "retrying",
+    domain.MessageStatus.FAILED: "failed",
+}
 
 
 def _failed(claim: domain.Claim, start: datetime, error: str) -> domain.Outcome:

@@ -18,6 +18,8 @@ from hooksmith_server import domain, errors
 from hooksmith_server.delivery import policy, ports
 from hooksmith_server.delivery.deliverer import Deliverer
 from hooksmith_server.delivery.recorder import Recorder
+from hooksmith_server.observability import logs
+from hooksmith_server.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class Dispatcher:
         lane_limit: int,
         poll_interval: timedelta,
         lease_margin: timedelta,
+        metrics: Metrics | None = None,
     ) -> None:
         self._queue = queue
         self._deliverer = deliverer
@@ -56,9 +59,12 @@ class Dispatcher:
         self._margin = lease_margin
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        # Claims whose attempt has not ended yet, by message id: what a shutdown cuts.
+        self._attempting: dict[uuid.UUID, domain.Claim] = {}
         self._lanes: Counter[domain.Lane] = Counter()
         self._limit_logged: dict[uuid.UUID, float] = {}
         self._stopping = False
+        self._metrics = metrics if metrics is not None else Metrics()
 
     async def run(self) -> None:
         subscription = await self._subscribe()
@@ -82,9 +88,11 @@ class Dispatcher:
                     continue
                 for claim in claims:
                     self._lanes[claim.lane] += 1
+                    self._attempting[claim.id] = claim
                     task = asyncio.create_task(self._deliver(claim))
                     self._inflight.add(task)
                     task.add_done_callback(functools.partial(self._done, claim.lane))
+                self._metrics.in_flight.set(len(self._inflight))
                 # A claim shares the batch between lanes and may come back short while
                 # one lane still has due messages: only an empty claim means idle.
                 if not claims:
@@ -122,6 +130,7 @@ class Dispatcher:
 
     def _done(self, lane: domain.Lane, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
+        self._metrics.in_flight.set(len(self._inflight))
         self._lanes[lane] -= 1
         if self._lanes[lane] <= 0:
             del self._lanes[lane]
@@ -135,13 +144,28 @@ class Dispatcher:
             wait = (claim.send_at - datetime.now(UTC)).total_seconds()
             if wait > _AT_LIMIT:
                 self._log_at_limit(claim)
+            self._metrics.rate_limited(max(0.0, wait))
             await asyncio.sleep(max(0.0, wait))
         try:
             outcome = await self._deliverer.attempt(claim)
+        except asyncio.CancelledError:
+            # Cut by `stop`: the claim stays in `_attempting` to be recorded as interrupted.
+            raise
         except errors.Unavailable as e:
+            self._attempting.pop(claim.id, None)
             # The lease expires and the message is attempted again.
-            log.warning("attempt %d of message %s not made: %s", claim.attempt_number, claim.id, e)
+            log.warning(
+                "attempt %d of message %s not made: %s",
+                claim.attempt_number,
+                claim.id,
+                e,
+                extra=logs.claim_ids(claim),
+            )
             return
+        except BaseException:
+            self._attempting.pop(claim.id, None)
+            raise
+        self._attempting.pop(claim.id, None)
         await self._recorder.submit(outcome)
 
     def _log_at_limit(self, claim: domain.Claim) -> None:
@@ -152,6 +176,7 @@ class Dispatcher:
                 "webhook %s of workspace %s is at its rate limit; messages wait for their turn",
                 claim.webhook_id,
                 claim.workspace_id,
+                extra=logs.ids(workspace_id=claim.workspace_id, webhook_id=claim.webhook_id),
             )
 
     async def _subscribe(self) -> ports.Subscription | None:
@@ -162,12 +187,47 @@ class Dispatcher:
             return None
 
     async def stop(self, grace: float) -> None:
-        """Stop claiming; give in-flight attempts `grace` seconds, then cancel them."""
+        """Stop claiming; give in-flight attempts `grace` seconds, then cut them.
+
+        A cut attempt is logged and recorded as interrupted, and its message is due
+        again at once: after a restart it is attempted without waiting for its lease.
+        """
         self._stopping = True
         self._wake.set()
-        if self._inflight:
-            _, pending = await asyncio.wait(set(self._inflight), timeout=grace)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending)
+        if not self._inflight:
+            return
+        _, pending = await asyncio.wait(set(self._inflight), timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+        cut = list(self._attempting.values())
+        self._attempting.clear()
+        if cut:
+            await self._interrupt(cut, grace)
+
+    async def _interrupt(self, cut: list[domain.Claim], grace: float) -> None:
+        log.warning(
+            "shutdown grace of %.1f s ended with %d attempt(s) in flight; they were cut and "
+            "are attempted again at once after a restart",
+            grace,
+            len(cut),
+        )
+        for claim in cut:
+            log.info(
+                "cut attempt %d of message %s (webhook %s, workspace %s, destination %s)",
+                claim.attempt_number,
+                claim.id,
+                claim.webhook_id,
+                claim.workspace_id,
+                claim.destination,
+            )
+        try:
+            await self._queue.interrupt(cut)
+        except errors.Unavailable as e:
+            log.warning(
+                "recording %d cut attempt(s) failed (%s); they are attempted again when "
+                "their leases end",
+                len(cut),
+                e,
+            )

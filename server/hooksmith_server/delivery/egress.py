@@ -77,13 +77,29 @@ _SIX_TO_FOUR = _V6("2002::/16")
 _TEREDO = _V6("2001::/32")
 
 
-class EgressBlocked(Exception):
-    """The target address may not be reached from here."""
+ALLOW_VARIABLE = "HOOKSMITH_EGRESS_ALLOW"
+"""The setting that exempts networks from the guard (for receivers on private networks)."""
 
-    def __init__(self, target: str, reason: str) -> None:
-        super().__init__(f"egress to {target} is blocked: {reason}")
+
+def allow_hint(address: IPAddress) -> str:
+    """How an operator lets a webhook reach `address`: the network to add to the allow-list."""
+    normal = _normalised(address)
+    return f"to allow it, add {normal}/{normal.max_prefixlen} (or its network) to {ALLOW_VARIABLE}"
+
+
+class EgressBlocked(Exception):
+    """The target address may not be reached from here.
+
+    When the guard refused an address (rather than a malformed host), the message ends
+    with `hint`: how to allow that address through `HOOKSMITH_EGRESS_ALLOW`.
+    """
+
+    def __init__(self, target: str, reason: str, address: IPAddress | None = None) -> None:
         self.target = target
         self.reason = reason
+        self.hint = allow_hint(address) if address is not None else ""
+        message = f"egress to {target} is blocked: {reason}"
+        super().__init__(f"{message}; {self.hint}" if self.hint else message)
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
@@ -168,7 +184,7 @@ class EgressGuard:
     def check_address(self, ip: IPAddress) -> None:
         """Raise `EgressBlocked` unless `ip` may be reached."""
         if (reason := self.reason(ip)) is not None:
-            raise EgressBlocked(str(ip), reason)
+            raise EgressBlocked(str(ip), reason, ip)
 
     def check_host(self, host: str) -> IPAddress | None:
         """Check an IP-literal host; return its address, or None for a DNS name.
@@ -215,7 +231,7 @@ class GuardedResolver(AbstractResolver):
                     f"{host} ({result['host']})", "resolved to something that is not an address"
                 ) from None
             if (reason := self._guard.reason(address)) is not None:
-                raise EgressBlocked(f"{host} ({address})", reason)
+                raise EgressBlocked(f"{host} ({address})", reason, address)
         return results
 
     async def close(self) -> None:

@@ -46,6 +46,12 @@ class Queue(Protocol):
 
     async def give_up(self) -> int: ...
 
+    async def interrupt(self, claims: Sequence[domain.Claim]) -> int:
+        """Record the claims' attempts as cut short, their messages due again at once.
+
+        Returns how many messages were still waiting on those attempts.
+        """
+
     async def next_due(self) -> datetime | None: ...
 
     async def listen(self, wake: Callable[[], None]) -> Subscription: ...

@@ -9,12 +9,20 @@ from dataclasses import replace
 
 from hooksmith_server import breaker, domain, errors
 from hooksmith_server.delivery import ports
+from hooksmith_server.observability import logs
+from hooksmith_server.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 RECORD_BATCH = 500
 # Outcomes arriving within this window share one commit.
 RECORD_LINGER = 0.005
+RETRY_FIRST = 0.05
+"""Seconds before the first retry of a batch the database could not take."""
+RETRY_MAX = 0.5
+"""The longest wait between retries: outcomes are stored soon after the database is back."""
+WARN_EVERY = 10.0
+"""Seconds of one outage between two warnings about the same batch."""
 
 
 class Recorder:
@@ -23,10 +31,19 @@ class Recorder:
     A delivery slot is freed as soon as its HTTP exchange ends; its outcome waits
     here for the next group commit. The message keeps its lease until then, so an
     outcome lost with the process means a second attempt, never a lost message.
+    While the database is unreachable, outcomes are kept and retried until stored;
+    the queue is bounded, so deliveries then wait in `submit` instead.
     """
 
-    def __init__(self, queue: ports.Queue, *, max_pending: int = 4 * RECORD_BATCH) -> None:
+    def __init__(
+        self,
+        queue: ports.Queue,
+        *,
+        max_pending: int = 4 * RECORD_BATCH,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._queue = queue
+        self._metrics = metrics if metrics is not None else Metrics()
         # Bounded: when the database falls behind, deliveries wait instead of piling up.
         self._pending: asyncio.Queue[domain.Outcome] = asyncio.Queue(maxsize=max_pending)
 
@@ -34,7 +51,7 @@ class Recorder:
         await self._pending.put(outcome)
 
     async def drain(self) -> None:
-        """Returns once every submitted outcome has been written (or given up on)."""
+        """Returns once every submitted outcome has been written (or refused by the database)."""
         await self._pending.join()
 
     async def run(self) -> None:
@@ -50,39 +67,69 @@ class Recorder:
                     self._pending.task_done()
 
     async def _write(self, batch: list[domain.Outcome]) -> None:
-        delay = 0.1
-        for _ in range(6):
+        try:
+            changes = await self._stored(batch)
+        except Exception:
+            # One outcome the database refuses must not hold back the others.
+            log.exception("recording a batch of %d outcomes failed", len(batch))
+            for outcome in batch:
+                await self._write_one(outcome)
+            return
+        self._changed(changes)
+        log_outcomes(batch)
+
+    async def _stored(self, outcomes: list[domain.Outcome]) -> Sequence[breaker.Change]:
+        """Record `outcomes`, waiting out any database outage: an outcome is kept until stored.
+
+        Dropping it would let its lease expire and the message be sent a second time.
+        Memory stays bounded: while this waits, `submit` blocks once the queue is full,
+        so deliveries wait rather than outcomes pile up (or are lost).
+        """
+        delay = RETRY_FIRST
+        waited = 0.0
+        next_warning = 0.0
+        while True:
             try:
-                log_changes(await self._queue.record(batch))
-                log_outcomes(batch)
-                return
+                return await self._queue.record(outcomes)
             except errors.Unavailable as e:
-                log.warning("recording %d outcomes failed (%s); retrying", len(batch), e)
+                if waited >= next_warning:
+                    log.warning(
+                        "recording %d outcomes failed (%s); keeping them and retrying",
+                        len(outcomes),
+                        e,
+                    )
+                    next_warning = waited + WARN_EVERY
                 await asyncio.sleep(delay)
-                delay *= 2
-            except Exception:
-                # One outcome the database refuses must not hold back the others.
-                log.exception("recording a batch of %d outcomes failed", len(batch))
-                for outcome in batch:
-                    await self._write_one(outcome)
-                return
-        # The leases will expire and the messages be attempted again: late, never lost.
-        log.error("giving up recording %d outcomes; they will be attempted again", len(batch))
+                waited += delay
+                delay = min(delay * 2, RETRY_MAX)
 
     async def _write_one(self, outcome: domain.Outcome) -> None:
         try:
-            log_changes(await self._queue.record([outcome]))
+            self._changed(await self._stored([outcome]))
             log_outcomes([outcome])
             return
         except Exception as e:
-            log.exception("recording the outcome of message %s failed", outcome.claim.id)
+            log.exception(
+                "recording the outcome of message %s failed",
+                outcome.claim.id,
+                extra=logs.claim_ids(outcome.claim),
+            )
             error = f"the outcome could not be stored ({type(e).__name__}); {outcome.error or ''}"
         # Keep the decision, drop what could not be stored.
         bare = replace(outcome, request=None, response=None, error=error.rstrip("; "))
         try:
-            await self._queue.record([bare])
+            await self._stored([bare])
         except Exception:
-            log.exception("message %s keeps its lease and will be attempted again", bare.claim.id)
+            log.exception(
+                "message %s keeps its lease and will be attempted again",
+                bare.claim.id,
+                extra=logs.claim_ids(bare.claim),
+            )
+
+    def _changed(self, changes: Sequence[breaker.Change]) -> None:
+        log_changes(changes)
+        for change in changes:
+            self._metrics.breaker_changed(opened=change.opened)
 
 
 def log_changes(changes: Sequence[breaker.Change]) -> None:
@@ -90,6 +137,7 @@ def log_changes(changes: Sequence[breaker.Change]) -> None:
     for change in changes:
         state = change.state
         where = f"destination {change.lane.destination} of workspace {change.lane.workspace_id}"
+        extra = logs.ids(workspace_id=change.lane.workspace_id, destination=change.lane.destination)
         if change.opened:
             assert state.paused_until is not None
             log.info(
@@ -99,9 +147,10 @@ def log_changes(changes: Sequence[breaker.Change]) -> None:
                 state.failures,
                 state.trips,
                 state.last_error,
+                extra=extra,
             )
         else:
-            log.info("%s answers again: deliveries resumed", where)
+            log.info("%s answers again: deliveries resumed", where, extra=extra)
 
 
 def log_outcomes(outcomes: Sequence[domain.Outcome]) -> None:
@@ -123,6 +172,7 @@ def log_outcomes(outcomes: Sequence[domain.Outcome]) -> None:
                 answer,
                 outcome.duration.total_seconds() * 1000,
                 outcome.status.value,
+                extra=logs.claim_ids(claim),
             )
         if outcome.status is domain.MessageStatus.FAILED:
             log.info(
@@ -132,4 +182,5 @@ def log_outcomes(outcomes: Sequence[domain.Outcome]) -> None:
                 claim.workspace_id,
                 claim.attempt_number,
                 outcome.error,
+                extra=logs.claim_ids(claim),
             )

@@ -15,6 +15,7 @@ from hooksmith_server.service import webhooks
 from hooksmith_server.service.versions import Versions
 from hooksmith_server.store.history import HistoryStore
 from hooksmith_server.store.intake import Intake
+from hooksmith_server.store.purge import PurgeStore
 from hooksmith_server.store.queue import LiveSend, QueueStore
 
 MAX_SEND_RECIPIENTS = 1_000
@@ -66,6 +67,7 @@ class Messages:
         deliverer: Deliverer,
         *,
         lease_margin: timedelta,
+        purges: PurgeStore,
     ) -> None:
         self._versions = versions
         self._queue = queue
@@ -73,6 +75,7 @@ class Messages:
         self._history = history
         self._deliverer = deliverer
         self._lease_margin = lease_margin
+        self._purges = purges
 
     async def _sendable(
         self,
@@ -171,6 +174,11 @@ class Messages:
             webhook_state = await self._history.webhook_state(caller.workspace_id, mid)
             if webhook_state is None:
                 raise errors.NotFound(f"message {mid} not found")
+            found = await self._history.get(caller.workspace_id, [mid])
+            if found and found[0].purge_time is not None:
+                raise errors.FailedPrecondition(
+                    f"message {mid} was purged (PurgeUser); its recipient and data are gone"
+                )
             if webhook_state is domain.WebhookState.ARCHIVED:
                 raise errors.FailedPrecondition(
                     f"the webhook of message {mid} is archived; its messages are not sent again"
@@ -179,6 +187,16 @@ class Messages:
                 f"message {mid} is still pending; Retry applies to finished messages"
             )
         return (await self._history.get(caller.workspace_id, [mid]))[0]
+
+    async def purge_user(self, caller: domain.Caller, user_id: str) -> int:
+        """Erase the user's requests, responses, recipients and data; how many messages."""
+        if not user_id:
+            raise errors.InvalidArgument.field("user_id", "is required")
+        if len(user_id) > MAX_USER_ID_CHARS:
+            raise errors.InvalidArgument.field(
+                "user_id", f"must be at most {MAX_USER_ID_CHARS} characters"
+            )
+        return await self._purges.purge_user(caller.workspace_id, user_id)
 
     async def history(
         self,

@@ -147,7 +147,11 @@ class Webhooks:
     async def create(self, caller: domain.Caller, spec: domain.WebhookSpec) -> domain.Webhook:
         compiled = self.validated(spec, "spec")
         webhook = await self._store.create(
-            caller.workspace_id, spec, compiled.data_fields, signing.new_secret()
+            caller.workspace_id,
+            spec,
+            compiled.data_fields,
+            signing.new_secret(),
+            created_by=caller.key_id,
         )
         return await self._with_health(caller, webhook)
 
@@ -199,7 +203,7 @@ class Webhooks:
             return merged, self.validated(merged, "spec").data_fields
 
         webhook = await self._store.update(
-            caller.workspace_id, _id(webhook_id), expected_version, edit
+            caller.workspace_id, _id(webhook_id), expected_version, edit, created_by=caller.key_id
         )
         self._versions.forget(caller.workspace_id, uuid.UUID(webhook.id))
         return await self._with_health(caller, webhook)

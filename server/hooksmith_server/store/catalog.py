@@ -9,7 +9,8 @@ from typing import Any
 
 from hooksmith_server import domain, errors, ids
 from hooksmith_server.pagination import Position
-from hooksmith_server.store import codec
+from hooksmith_server.store import codec, sealing
+from hooksmith_server.store.crypto import Keyring
 from hooksmith_server.store.db import Database
 from hooksmith_server.store.queries import Queries
 
@@ -24,16 +25,23 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _webhook(row: Any) -> domain.Webhook:
+def _webhook(row: Any, sealer: sealing.Sealer, workspace_id: uuid.UUID) -> domain.Webhook:
     return domain.Webhook(
         id=str(row["id"]),
         version=row["version"],
-        spec=codec.spec_from_json(row["spec"]),
+        spec=codec.spec_from_json(
+            sealer.open_spec(workspace_id, row["id"], row["version"], row["spec"])
+        ),
         data_fields=tuple(row["data_fields"]),
         state=domain.WebhookState(row["state"]),
-        signing_secret=row["signing_secret"] or "",
+        signing_secret=(
+            sealer.open_secret(workspace_id, row["id"], row["signing_secret"])
+            if row["signing_secret"]
+            else ""
+        ),
         create_time=row["create_time"],
         update_time=row["update_time"],
+        created_by_key=row["created_by_key"] or "",
     )
 
 
@@ -44,9 +52,11 @@ class WebhookStore:
     is a day, so tests pass a clock they move rather than wait.
     """
 
-    def __init__(self, db: Database, *, clock: Clock = utc_now) -> None:
+    def __init__(self, db: Database, *, keyring: Keyring, clock: Clock = utc_now) -> None:
         self._db = db
         self._clock = clock
+        # Signing secrets and secret header values are sealed here and opened on read.
+        self._sealer = sealing.Sealer(keyring)
         self._q = Queries("catalog.sql")
 
     async def create(
@@ -55,7 +65,10 @@ class WebhookStore:
         spec: domain.WebhookSpec,
         data_fields: tuple[str, ...],
         secret: str,
+        *,
+        created_by: uuid.UUID | None = None,
     ) -> domain.Webhook:
+        """Save version 1; `created_by` is the id of the API key that saved it."""
         webhook_id = ids.new()
         now = self._clock()
         async with self._db.transaction() as conn:
@@ -65,11 +78,15 @@ class WebhookStore:
                 workspace_id,
                 webhook_id,
                 1,
-                codec.spec_to_json(spec),
+                self._sealer.seal_spec(workspace_id, webhook_id, 1, codec.spec_to_json(spec)),
                 list(data_fields),
                 now,
+                created_by,
             )
-            await conn.execute(self._q.insert_secret, workspace_id, webhook_id, secret, now)
+            await self._sealer.hold_key(conn)
+            sealed = self._sealer.seal_secret(workspace_id, webhook_id, secret)
+            await conn.execute(self._q.insert_secret, workspace_id, webhook_id, sealed, now)
+            author = await conn.fetchval(self._q.key_prefix, created_by) if created_by else None
         return domain.Webhook(
             id=str(webhook_id),
             version=1,
@@ -79,6 +96,7 @@ class WebhookStore:
             signing_secret=secret,
             create_time=now,
             update_time=now,
+            created_by_key=author or "",
         )
 
     async def get(
@@ -90,7 +108,7 @@ class WebhookStore:
             if version:
                 raise errors.NotFound(f"webhook {webhook_id} has no version {version}")
             raise errors.NotFound(f"webhook {webhook_id} not found")
-        return _webhook(row)
+        return _webhook(row, self._sealer, workspace_id)
 
     async def list(
         self, workspace_id: uuid.UUID, *, limit: int, after: Position | None, show_archived: bool
@@ -105,7 +123,7 @@ class WebhookStore:
                 after.id if after else None,
                 limit + 1,
             )
-        page = [_webhook(r) for r in rows[:limit]]
+        page = [_webhook(r, self._sealer, workspace_id) for r in rows[:limit]]
         more = len(rows) > limit
         last = rows[limit - 1] if more else None
         return page, Position(last["create_time"], last["id"]) if last else None
@@ -116,8 +134,10 @@ class WebhookStore:
         webhook_id: uuid.UUID,
         expected_version: int,
         edit: SpecEdit,
+        *,
+        created_by: uuid.UUID | None = None,
     ) -> domain.Webhook:
-        """Save a new version made by `edit` from the latest one."""
+        """Save a new version made by `edit` from the latest one (by key `created_by`)."""
         async with self._db.transaction() as conn:
             # The row lock serialises concurrent updates, so versions never collide.
             head = await conn.fetchrow(self._q.lock_webhook, workspace_id, webhook_id)
@@ -133,20 +153,25 @@ class WebhookStore:
                 )
             current = await conn.fetchrow(self._q.get_webhook, workspace_id, webhook_id, latest)
             assert current is not None  # the row is locked, and versions are never deleted
-            spec, data_fields = edit(codec.spec_from_json(current["spec"]))
+            opened = self._sealer.open_spec(workspace_id, webhook_id, latest, current["spec"])
+            spec, data_fields = edit(codec.spec_from_json(opened))
+            await self._sealer.hold_key(conn)
             now = self._clock()
             await conn.execute(
                 self._q.insert_version,
                 workspace_id,
                 webhook_id,
                 latest + 1,
-                codec.spec_to_json(spec),
+                self._sealer.seal_spec(
+                    workspace_id, webhook_id, latest + 1, codec.spec_to_json(spec)
+                ),
                 list(data_fields),
                 now,
+                created_by,
             )
             await conn.execute(self._q.bump_version, workspace_id, webhook_id, latest + 1, now)
             row = await conn.fetchrow(self._q.get_webhook, workspace_id, webhook_id, 0)
-        return _webhook(row)
+        return _webhook(row, self._sealer, workspace_id)
 
     async def archive(self, workspace_id: uuid.UUID, webhook_id: uuid.UUID) -> domain.Webhook:
         async with self._db.transaction() as conn:
@@ -156,7 +181,7 @@ class WebhookStore:
             if head["state"] != domain.WebhookState.ARCHIVED:
                 await conn.execute(self._q.archive_webhook, workspace_id, webhook_id, self._clock())
             row = await conn.fetchrow(self._q.get_webhook, workspace_id, webhook_id, 0)
-        return _webhook(row)
+        return _webhook(row, self._sealer, workspace_id)
 
     async def rotate_secret(
         self, workspace_id: uuid.UUID, webhook_id: uuid.UUID, secret: str, grace: timedelta
@@ -168,9 +193,11 @@ class WebhookStore:
             if head is None:
                 raise errors.NotFound(f"webhook {webhook_id} not found")
             await conn.execute(self._q.expire_secrets, workspace_id, webhook_id, now + grace)
-            await conn.execute(self._q.insert_secret, workspace_id, webhook_id, secret, now)
+            await self._sealer.hold_key(conn)
+            sealed = self._sealer.seal_secret(workspace_id, webhook_id, secret)
+            await conn.execute(self._q.insert_secret, workspace_id, webhook_id, sealed, now)
             row = await conn.fetchrow(self._q.get_webhook, workspace_id, webhook_id, 0)
-        return _webhook(row)
+        return _webhook(row, self._sealer, workspace_id)
 
     async def active_secrets(
         self, workspace_id: uuid.UUID, webhook_id: uuid.UUID
@@ -178,4 +205,4 @@ class WebhookStore:
         """The secrets to sign with now, newest first."""
         async with self._db.connection() as conn:
             rows = await conn.fetch(self._q.active_secrets, workspace_id, webhook_id, self._clock())
-        return tuple(r["secret"] for r in rows)
+        return tuple(self._sealer.open_secret(workspace_id, webhook_id, r["secret"]) for r in rows)

@@ -13,6 +13,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
+from hooksmith_server import errors
 from hooksmith_server.store.queue import LiveSend, QueueStore
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,14 @@ class Intake:
     async def _commit(self, group: list[_Waiting]) -> None:
         try:
             results = await self._queue.insert_sends([w.send for w in group])
+        except errors.Unavailable as e:
+            # The connection broke: the group may or may not have committed, so no Send
+            # is redone here (its new rows could be stored twice). Each caller gets
+            # UNAVAILABLE; repeating a Send with its idempotency key returns the same ids.
+            for waiting in group:
+                if not waiting.done.done():
+                    waiting.done.set_exception(errors.Unavailable(e.message))
+            return
         except Exception as e:
             # One Send's bad value or a race must not fail the others: each on its own.
             if len(group) > 1:

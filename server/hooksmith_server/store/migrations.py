@@ -14,6 +14,8 @@ from importlib import resources
 
 import asyncpg
 
+from hooksmith_server.store.retention import DAYS_AHEAD
+
 log = logging.getLogger(__name__)
 
 # An arbitrary constant: the advisory lock key that serialises migrators.
@@ -74,6 +76,18 @@ async def apply(conn: asyncpg.Connection) -> list[Migration]:
                 )
             log.info("applied migration %04d_%s", migration.version, migration.name)
             applied.append(migration)
+        await _ensure_partitions(conn)
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
     return applied
+
+
+async def _ensure_partitions(conn: asyncpg.Connection) -> None:
+    """Today's daily partitions of messages and attempts and those of the days ahead
+    (retention makes them too; a server that has been stopped for days starts with its own)."""
+    if await conn.fetchval("SELECT to_regproc('hooksmith_ensure_partitions') IS NOT NULL"):
+        await conn.execute(
+            "SELECT hooksmith_ensure_partitions(today, today + $1::int)"
+            " FROM (SELECT (now() AT TIME ZONE 'UTC')::date AS today) t",
+            DAYS_AHEAD,
+        )

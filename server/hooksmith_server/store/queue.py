@@ -7,16 +7,18 @@ the message is claimed again. Workers are woken by NOTIFY on `QUEUE_CHANNEL`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from hooksmith_server import breaker, domain, errors
+from hooksmith_server.observability import tracing
 from hooksmith_server.store import codec, destinations
 from hooksmith_server.store.db import Database
 from hooksmith_server.store.queries import Queries
@@ -44,6 +46,10 @@ INTERRUPTED_TEST = (
     "interrupted: the test send stopped before its outcome was recorded; "
     "it is not sent again (use Retry to resend)"
 )
+CUT = (
+    "interrupted: the server shut down during this attempt (its grace period ended); "
+    "the request may have reached the receiver, and the message is attempted again at once"
+)
 GAVE_UP = (
     f"gave up: {MAX_INTERRUPTED + 1} attempts in a row ended without a recorded outcome "
     "(the worker stopped or crashed each time)"
@@ -65,6 +71,16 @@ class LiveSend:
     labels: Mapping[str, str]
     idempotency_key: str | None
     destination: str
+    traceparent: str | None = field(default_factory=tracing.current_traceparent)
+    """The trace context of the Send being served (its attempts continue the trace)."""
+
+
+def idempotency_hash(key: str, user_id: str) -> bytes:
+    """How an idempotency key is stored: sha256 of the key's UTF-8 length (4 bytes, big
+    endian), the key and the user id. Never the key itself. Migration 0011 computes the
+    same for keys stored before it."""
+    raw_key = key.encode()
+    return hashlib.sha256(len(raw_key).to_bytes(4, "big") + raw_key + user_id.encode()).digest()
 
 
 def recipient_json(recipient: domain.Recipient) -> dict[str, Any]:
@@ -101,6 +117,7 @@ def _claim(row: Any) -> domain.Claim:
         failures=row["failures"],
         manual=row["manual"],
         send_at=row["send_at"],
+        traceparent=row["traceparent"],
     )
 
 
@@ -159,8 +176,9 @@ class QueueStore:
         """Store one Send's messages and wake the workers; returns the ids in input order.
 
         With an idempotency key, a user who already has a message under that key
-        gets the existing id, also when another call inserts it concurrently
-        (the unique index makes the second insert wait for the first to commit).
+        gets the existing id (also when retention has removed that message since), also
+        when another call inserts it concurrently (the key's row makes the second insert
+        wait for the first to commit).
         """
         for attempt in range(1, 4):
             try:
@@ -189,19 +207,24 @@ class QueueStore:
                     "webhook_version": send.webhook.version,
                     "data": dict(send.data),
                     "labels": dict(send.labels),
-                    "idempotency_key": send.idempotency_key,
                     "destination": send.destination,
+                    "traceparent": send.traceparent,
                 }
             )
             for m in send.messages:
-                rows.append({"send": n, **_new_row(m)})
-                if send.idempotency_key is not None:
+                key_hash = (
+                    idempotency_hash(send.idempotency_key, m.recipient.user_id).hex()
+                    if send.idempotency_key is not None
+                    else None
+                )
+                rows.append({"send": n, **_new_row(m), "key_hash": key_hash})
+                if key_hash is not None:
                     keyed.append(
                         {
                             "send": n,
                             "workspace_id": str(send.workspace_id),
                             "webhook_id": send.webhook.id,
-                            "idempotency_key": send.idempotency_key,
+                            "key_hash": key_hash,
                             "user_id": m.recipient.user_id,
                         }
                     )
@@ -222,7 +245,8 @@ class QueueStore:
                 continue
             keys = [(n, m.recipient.user_id) for m in send.messages]
             if any(key not in found for key in keys):
-                # Deleted by retention between the insert and this read.
+                # The key expired (HOOKSMITH_IDEMPOTENCY_RETENTION) between the insert and
+                # this read.
                 raise Vanished
             ids.append([found[key] for key in keys])
         return ids
@@ -275,6 +299,25 @@ class QueueStore:
             status: str = await conn.execute(
                 self._q.give_up, MAX_INTERRUPTED, INTERRUPTED_TEST, GAVE_UP
             )
+        return int(status.split()[-1])
+
+    async def interrupt(self, claims: Sequence[domain.Claim]) -> int:
+        """Record the claims' attempts as cut at shutdown; their messages are due at once.
+
+        The lease stays set, so the next claim counts the attempt as interrupted (and a
+        message cut again and again is still failed after `MAX_INTERRUPTED`).
+        """
+        rows = [
+            {
+                "workspace_id": str(c.workspace_id),
+                "message_id": str(c.id),
+                "number": c.attempt_number,
+            }
+            for c in claims
+        ]
+        async with self._db.transaction() as conn:
+            status: str = await conn.execute(self._q.interrupt, rows, CUT)
+            await conn.execute(self._q.notify)
         return int(status.split()[-1])
 
     async def next_due(self) -> datetime | None:

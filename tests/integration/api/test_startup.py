@@ -11,7 +11,7 @@ import pytest
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith_server import errors
 from hooksmith_server.app import Application
-from tests.harness.server import StartServer, settings_for_tests
+from tests.harness.server import SECRET_KEY_BASE64, StartServer, settings_for_tests
 
 
 async def test_a_taken_port_is_refused_and_the_failed_start_closes_what_it_opened(
@@ -38,7 +38,11 @@ async def test_serve_on_a_taken_port_exits_with_one_line(
 ) -> None:
     first = await start_server()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKSMITH_")}
-    env |= {"HOOKSMITH_DATABASE_URL": database_url, "HOOKSMITH_LISTEN": first.address}
+    env |= {
+        "HOOKSMITH_DATABASE_URL": database_url,
+        "HOOKSMITH_LISTEN": first.address,
+        "HOOKSMITH_SECRET_KEY": SECRET_KEY_BASE64,
+    }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

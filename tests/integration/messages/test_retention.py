@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import grpc
 
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith_server.app import Application
-from tests.harness.history import create, message
+from hooksmith_server.service.retention import Retention
+from hooksmith_server.store.db import Database
+from hooksmith_server.store.retention import RetentionStore
+from tests.harness.history import create, message, wait_finished
 from tests.harness.polling import wait_until
 from tests.harness.protos import recipients, struct
-from tests.harness.server import Api, StartServer, settings_for_tests
+from tests.harness.receiver import StartReceiver
+from tests.harness.server import Api, Running, StartServer, settings_for_tests
 
 INTERVAL = timedelta(milliseconds=200)
 # Far below the 60 s default, far above the interval: only a sweep every interval is in time.
@@ -89,3 +94,41 @@ async def test_a_worker_sweeps_every_interval(start_server: StartServer, start_r
         await expect_swept_periodically(api, front.database_url, receiver.url())
     finally:
         await worker.stop()
+
+
+async def test_a_late_repeat_of_a_send_whose_message_was_removed_sends_nothing(
+    server: Running, api: Api, start_receiver: StartReceiver
+) -> None:
+    receiver = await start_receiver()
+    webhook = await create(api, receiver.url())
+
+    def send(key: str) -> Any:
+        return api.Send(
+            pb.SendRequest(
+                webhook_id=webhook.id,
+                recipients=recipients(1),
+                data=struct(text="x"),
+                idempotency_key=key,
+            )
+        )
+
+    first = (await send("run-7:step-2")).message_ids[0]
+    await wait_finished(api, [first])
+    await execute(
+        server.database_url, OLD, uuid.UUID(first), datetime.now(UTC) - timedelta(days=31)
+    )
+    database = await Database.connect(server.database_url, max_size=2)
+    try:
+        assert await Retention(RetentionStore(database), timedelta(days=30)).sweep() == 1
+    finally:
+        await database.close()
+    assert not await exists(api, first)
+
+    # The journey engine retries the step late: the same id, and no new message.
+    again = await send("run-7:step-2")
+    assert list(again.message_ids) == [first]
+    assert not await exists(api, first)
+    # A message sent after it arrives; the repeat never does.
+    other = (await send("run-7:step-3")).message_ids[0]
+    await wait_finished(api, [other])
+    assert [r.header("webhook-id") for r in receiver.received] == [first, other]

@@ -18,12 +18,12 @@ from hooksmith_server.app import Application
 from hooksmith_server.service.retention import Retention
 from hooksmith_server.store.catalog import WebhookStore
 from hooksmith_server.store.db import Database
-from hooksmith_server.store.history import HistoryStore
 from hooksmith_server.store.queue import GAVE_UP, INTERRUPTED_TEST, MAX_INTERRUPTED, QueueStore
+from hooksmith_server.store.retention import RetentionStore
 from tests.harness.history import all_history, create, message, wait_finished, wait_none_pending
 from tests.harness.protos import recipients, struct
 from tests.harness.receiver import Received
-from tests.harness.server import Api, Running, settings_for_tests
+from tests.harness.server import Api, Running, keyring, settings_for_tests
 
 
 @pytest.fixture
@@ -86,7 +86,9 @@ async def test_an_interrupted_test_send_is_failed_not_sent_again(
 ) -> None:
     receiver = await start_receiver()
     webhook = await create(api, receiver.url())
-    stored = await WebhookStore(store._db).get((await _workspace(server)), uuid.UUID(webhook.id))
+    stored = await WebhookStore(store._db, keyring=keyring()).get(
+        (await _workspace(server)), uuid.UUID(webhook.id)
+    )
     mid = uuid.uuid4()
     # As SendTest leaves it when its process dies before the outcome: claimed, lease expired.
     await store.insert_test(
@@ -237,7 +239,7 @@ async def test_retention_keeps_pending_messages_and_counts_from_the_finish(
         ids[2],
         month_ago,
     )
-    deleted = await Retention(HistoryStore(store._db), timedelta(days=30)).sweep()
+    deleted = await Retention(RetentionStore(store._db), timedelta(days=30)).sweep()
     assert deleted == 1
     kept = {uuid.UUID(m.id) for m in await all_history(api, webhook_id=webhook.id)}
     assert kept == {ids[1], ids[2]}

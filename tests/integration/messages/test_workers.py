@@ -12,7 +12,7 @@ from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith_server.app import Application
 from hooksmith_server.service.retention import Retention
 from hooksmith_server.store.db import Database
-from hooksmith_server.store.history import HistoryStore
+from hooksmith_server.store.retention import RetentionStore
 from tests.harness.history import all_history, create, wait_none_pending
 from tests.harness.polling import wait_until
 from tests.harness.protos import recipients, struct
@@ -100,7 +100,7 @@ async def test_retention_deletes_old_finished_messages_only(api, server, start_r
         await conn.close()
     database = await Database.connect(server.database_url, max_size=2)
     try:
-        deleted = await Retention(HistoryStore(database), timedelta(days=30), batch=2).sweep()
+        deleted = await Retention(RetentionStore(database), timedelta(days=30), batch=2).sweep()
     finally:
         await database.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -55,7 +56,12 @@ async def test_localhost_is_blocked_by_the_resolver_naming_the_address(
     outcome = await strict_sender.send(post(f"http://localhost:{listener.port}/"), timeout=5)
     assert outcome.error is not None
     assert outcome.error.startswith("egress to localhost (")
-    assert outcome.error.endswith("is blocked: loopback address")
+    # The refusal names the address and says how an operator would allow it.
+    assert re.search(
+        r"is blocked: loopback address; to allow it, add (127\.0\.0\.1/32|::1/128) "
+        r"\(or its network\) to HOOKSMITH_EGRESS_ALLOW$",
+        outcome.error,
+    ), outcome.error
 
 
 async def test_fully_qualified_localhost_never_connects(

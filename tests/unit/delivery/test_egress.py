@@ -73,12 +73,42 @@ def test_forbidden_literal_is_blocked_with_its_reason(host: str, reason: str) ->
         NO_ALLOW.check_host(url_host(host))
     assert reason in caught.value.reason
     assert str(caught.value).startswith("egress to ")
-    assert str(caught.value).endswith(f"is blocked: {caught.value.reason}")
+    assert str(caught.value).endswith(f"is blocked: {caught.value.reason}; {caught.value.hint}")
+    assert caught.value.hint.endswith("to HOOKSMITH_EGRESS_ALLOW")
 
 
 def test_message_names_the_normalised_address() -> None:
     with pytest.raises(egress.EgressBlocked, match=r"^egress to 127\.0\.0\.1 is blocked: loopback"):
         NO_ALLOW.check_host("2130706433")
+
+
+@pytest.mark.parametrize(
+    ("host", "network"),
+    [
+        ("2130706433", "127.0.0.1/32"),
+        ("[::ffff:10.0.0.1]", "10.0.0.1/32"),
+        ("[fd00::1]", "fd00::1/128"),
+        ("[2002:a00:1::1]", "2002:a00:1::1/128"),
+    ],
+)
+def test_the_refusal_says_which_network_to_allow_and_allowing_it_works(
+    host: str, network: str
+) -> None:
+    with pytest.raises(egress.EgressBlocked) as caught:
+        NO_ALLOW.check_host(url_host(host))
+    assert str(caught.value).endswith(
+        f"; to allow it, add {network} (or its network) to HOOKSMITH_EGRESS_ALLOW"
+    )
+    # The network the hint names, set as HOOKSMITH_EGRESS_ALLOW, lets the host through.
+    assert egress.EgressGuard(parse_networks(network)).check_host(url_host(host)) is not None
+
+
+def test_a_malformed_host_gets_no_allow_hint() -> None:
+    # No allow-list entry would help: the host itself is refused.
+    with pytest.raises(egress.EgressBlocked) as caught:
+        NO_ALLOW.check_host(url_host("[fe80::1%25eth0]"))
+    assert caught.value.hint == ""
+    assert "HOOKSMITH_EGRESS_ALLOW" not in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,13 @@ INSERT INTO webhooks (workspace_id, id, latest_version, state, create_time, upda
 VALUES ($1, $2, 1, 'ACTIVE', $3, $3);
 
 -- name: insert_version
-INSERT INTO webhook_versions (workspace_id, webhook_id, version, spec, data_fields, create_time)
-VALUES ($1, $2, $3, $4, $5, $6);
+-- $7: the id of the API key that saved the version.
+INSERT INTO webhook_versions
+    (workspace_id, webhook_id, version, spec, data_fields, create_time, created_by_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7);
+
+-- name: key_prefix
+SELECT prefix FROM api_keys WHERE id = $1;
 
 -- name: insert_secret
 INSERT INTO signing_secrets (workspace_id, webhook_id, secret, create_time)
@@ -34,6 +39,7 @@ WHERE workspace_id = $1 AND id = $2;
 SELECT w.id, v.version, v.spec, v.data_fields, w.state, w.create_time,
        CASE WHEN v.version = w.latest_version THEN w.update_time ELSE v.create_time END
            AS update_time,
+       (SELECT k.prefix FROM api_keys k WHERE k.id = v.created_by_key) AS created_by_key,
        (SELECT s.secret FROM signing_secrets s
          WHERE s.workspace_id = w.workspace_id AND s.webhook_id = w.id
          ORDER BY s.create_time DESC LIMIT 1) AS signing_secret
@@ -46,6 +52,7 @@ WHERE w.workspace_id = $1 AND w.id = $2;
 -- name: list_webhooks
 -- Newest first; the cursor ($3, $4) is the (create_time, id) of the previous page's last row.
 SELECT w.id, v.version, v.spec, v.data_fields, w.state, w.create_time, w.update_time,
+       (SELECT k.prefix FROM api_keys k WHERE k.id = v.created_by_key) AS created_by_key,
        (SELECT s.secret FROM signing_secrets s
          WHERE s.workspace_id = w.workspace_id AND s.webhook_id = w.id
          ORDER BY s.create_time DESC LIMIT 1) AS signing_secret

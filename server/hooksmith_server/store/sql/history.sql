@@ -7,7 +7,7 @@ WHERE m.workspace_id = $1 AND m.id = $2;
 -- A pending message of a paused destination says why it waits.
 SELECT m.id, m.webhook_id, m.webhook_version, m.user_id, m.kind, m.status, m.attempt_count,
        m.last_request, m.last_response, m.last_error, m.labels, m.create_time, m.update_time,
-       m.next_attempt_time, m.destination,
+       m.next_attempt_time, m.destination, m.purge_time,
        CASE WHEN m.status = 'PENDING' THEN d.paused_until END AS paused_until,
        d.failures AS destination_failures, d.last_error AS destination_error
 FROM messages m
@@ -24,7 +24,7 @@ ORDER BY message_id, number;
 -- A pending message of a paused destination says why it waits.
 SELECT m.id, m.webhook_id, m.webhook_version, m.user_id, m.kind, m.status, m.attempt_count,
        m.last_request, m.last_response, m.last_error, m.labels, m.create_time, m.update_time,
-       m.next_attempt_time, m.destination,
+       m.next_attempt_time, m.destination, m.purge_time,
        CASE WHEN m.status = 'PENDING' THEN d.paused_until END AS paused_until,
        d.failures AS destination_failures, d.last_error AS destination_error
 FROM messages m
@@ -41,11 +41,26 @@ WHERE m.workspace_id = $1
 ORDER BY m.create_time DESC, m.id DESC
 LIMIT $11;
 
--- name: delete_expired
--- Retention, from when a message finished, in small batches so no long lock is taken.
-DELETE FROM messages
-WHERE id IN (
-    SELECT id FROM messages
-    WHERE update_time < $1 AND status <> 'PENDING'
-    LIMIT $2
-);
+-- name: list_webhook_history
+-- list_history for one webhook ($2), written so that one generic plan serves every call:
+-- each bound is an index condition on messages_by_webhook in every partition, with
+-- infinities where the caller gave none. $5 (the user) is not used.
+SELECT m.id, m.webhook_id, m.webhook_version, m.user_id, m.kind, m.status, m.attempt_count,
+       m.last_request, m.last_response, m.last_error, m.labels, m.create_time, m.update_time,
+       m.next_attempt_time, m.destination, m.purge_time,
+       CASE WHEN m.status = 'PENDING' THEN d.paused_until END AS paused_until,
+       d.failures AS destination_failures, d.last_error AS destination_error
+FROM messages m
+LEFT JOIN destinations d ON d.workspace_id = m.workspace_id AND d.destination = m.destination
+WHERE m.workspace_id = $1
+  AND m.webhook_id = $2
+  AND (cardinality($3::text[]) = 0 OR m.status = ANY($3::text[]))
+  AND ($4::text IS NULL OR m.kind = $4)
+  AND $5::text IS NULL
+  AND m.create_time >= coalesce($6::timestamptz, '-infinity')
+  AND m.create_time < coalesce($7::timestamptz, 'infinity')
+  AND m.labels @> $8::jsonb
+  AND (m.create_time, m.id) < (coalesce($9::timestamptz, 'infinity'),
+                                coalesce($10::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+ORDER BY m.create_time DESC, m.id DESC
+LIMIT $11;

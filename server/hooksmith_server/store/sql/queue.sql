@@ -1,46 +1,60 @@
 -- name: insert_live
 -- The messages of one or more Sends ($2: one object per Send, numbered by `send`),
--- one row per recipient ($1). With an idempotency key, a (webhook, key, user) that
--- already has a message is skipped, and find_idempotent looks it up.
+-- one row per recipient ($1). A recipient with an idempotency key ($1's `key_hash`:
+-- sha256 of the key and the user) claims the key in idempotency_keys first; a key
+-- already held (by an earlier Send, even one whose message retention has removed) gets
+-- no new message, and find_idempotent looks up the id it holds.
+WITH r AS (
+    SELECT s.workspace_id, r.id, s.webhook_id, s.webhook_version, r.user_id, r.recipient,
+           s.data, s.labels, s.destination, s.traceparent, decode(r.key_hash, 'hex') AS key_hash
+    FROM jsonb_to_recordset($1::jsonb) AS r (send int, id uuid, user_id text, recipient jsonb,
+         key_hash text)
+    JOIN jsonb_to_recordset($2::jsonb) AS s (send int, workspace_id uuid, webhook_id uuid,
+         webhook_version int, data jsonb, labels jsonb, destination text, traceparent text)
+      ON s.send = r.send
+), keys AS (
+    INSERT INTO idempotency_keys (workspace_id, webhook_id, key_hash, message_id, create_time)
+    SELECT workspace_id, webhook_id, key_hash, id, now() FROM r
+    WHERE key_hash IS NOT NULL
+    -- One order for every caller, so concurrent Sends sharing keys cannot deadlock.
+    ORDER BY workspace_id, webhook_id, key_hash
+    ON CONFLICT (workspace_id, webhook_id, key_hash) DO NOTHING
+    RETURNING message_id
+)
 INSERT INTO messages (workspace_id, id, webhook_id, webhook_version, kind, status, user_id,
-                      recipient, data, labels, idempotency_key, destination, next_attempt_time,
-                      create_time, update_time)
-SELECT s.workspace_id, r.id, s.webhook_id, s.webhook_version, 'LIVE', 'PENDING', r.user_id,
-       r.recipient, s.data, s.labels, s.idempotency_key, s.destination, now(), now(), now()
-FROM jsonb_to_recordset($1::jsonb) AS r (send int, id uuid, user_id text, recipient jsonb)
-JOIN jsonb_to_recordset($2::jsonb) AS s (send int, workspace_id uuid, webhook_id uuid,
-     webhook_version int, data jsonb, labels jsonb, idempotency_key text, destination text)
-  ON s.send = r.send
--- One order for every caller, so concurrent Sends sharing users cannot deadlock.
-ORDER BY s.workspace_id, s.webhook_id, s.idempotency_key, r.user_id
-ON CONFLICT (workspace_id, webhook_id, idempotency_key, user_id)
-    WHERE idempotency_key IS NOT NULL
-    DO NOTHING;
+                      recipient, data, labels, destination, next_attempt_time,
+                      create_time, update_time, traceparent)
+SELECT r.workspace_id, r.id, r.webhook_id, r.webhook_version, 'LIVE', 'PENDING', r.user_id,
+       r.recipient, r.data, r.labels, r.destination, now(), now(), now(), r.traceparent
+FROM r
+WHERE r.key_hash IS NULL OR r.id IN (SELECT message_id FROM keys);
 
 -- name: insert_live_and_notify
 -- insert_live and notify in one statement, its own transaction: for Sends without an
 -- idempotency key, whose rows never conflict. One round trip instead of four.
 WITH inserted AS (
     INSERT INTO messages (workspace_id, id, webhook_id, webhook_version, kind, status, user_id,
-                          recipient, data, labels, idempotency_key, destination,
-                          next_attempt_time, create_time, update_time)
+                          recipient, data, labels, destination,
+                          next_attempt_time, create_time, update_time, traceparent)
     SELECT s.workspace_id, r.id, s.webhook_id, s.webhook_version, 'LIVE', 'PENDING',
-           r.user_id, r.recipient, s.data, s.labels, NULL, s.destination, now(), now(), now()
+           r.user_id, r.recipient, s.data, s.labels, s.destination, now(), now(), now(),
+           s.traceparent
     FROM jsonb_to_recordset($1::jsonb) AS r (send int, id uuid, user_id text, recipient jsonb)
     JOIN jsonb_to_recordset($2::jsonb) AS s (send int, workspace_id uuid, webhook_id uuid,
-         webhook_version int, data jsonb, labels jsonb, destination text)
+         webhook_version int, data jsonb, labels jsonb, destination text, traceparent text)
       ON s.send = r.send
     RETURNING 1
 )
 SELECT pg_notify('hooksmith_queue', '') FROM (SELECT count(*) FROM inserted) AS done;
 
 -- name: find_idempotent
-SELECT k.send, m.user_id, m.id
+-- The message id each key holds, whether or not its message is still kept.
+SELECT k.send, k.user_id, i.message_id AS id
 FROM jsonb_to_recordset($1::jsonb) AS k (send int, workspace_id uuid, webhook_id uuid,
-     idempotency_key text, user_id text)
-JOIN messages m
-  ON m.workspace_id = k.workspace_id AND m.webhook_id = k.webhook_id
- AND m.idempotency_key = k.idempotency_key AND m.user_id = k.user_id;
+     key_hash text, user_id text)
+JOIN idempotency_keys i
+  ON i.workspace_id = k.workspace_id AND i.webhook_id = k.webhook_id
+ AND i.key_hash = decode(k.key_hash, 'hex');
 
 -- name: notify
 SELECT pg_notify('hooksmith_queue', '');
@@ -77,10 +91,16 @@ SELECT workspace_id, id, 1, 'SCHEDULED', now() FROM inserted;
 WITH due_lanes AS (
     SELECT l.workspace_id, l.destination
     FROM hooksmith_pending_lanes($8) l
-    WHERE EXISTS (
-        SELECT 1 FROM messages m
+    -- The lane's first entry in messages_lanes, one index probe per lane (and partition):
+    -- never a join the planner could turn into a read of every pending message.
+    CROSS JOIN LATERAL (
+        SELECT m.next_attempt_time FROM messages m
         WHERE m.status = 'PENDING' AND m.workspace_id = l.workspace_id
-          AND m.destination = l.destination AND m.next_attempt_time <= now())
+          AND m.destination = l.destination
+        ORDER BY m.workspace_id, m.destination, m.next_attempt_time
+        LIMIT 1
+    ) first
+    WHERE first.next_attempt_time <= now()
 ), probes AS (
     -- SKIP LOCKED: a destination another claim is probing, or a recorder is updating,
     -- is left alone rather than waited for.
@@ -157,8 +177,10 @@ WITH due_lanes AS (
     SET status = 'FAILED', next_attempt_time = NULL, locked_until = NULL, manual = false,
         last_error = $9, update_time = now()
     FROM picked p, webhooks w
-    WHERE m.id = p.id AND w.workspace_id = m.workspace_id AND w.id = m.webhook_id
-      AND w.state = 'ARCHIVED'
+    -- `= ANY` of the picked ids: each partition is read by its primary key, never scanned
+    -- whole for a join (the planner may prefer that with a few partitions and a backlog).
+    WHERE m.id = p.id AND m.id = ANY(ARRAY(SELECT id FROM picked))
+      AND w.workspace_id = m.workspace_id AND w.id = m.webhook_id AND w.state = 'ARCHIVED'
 ), claimed AS (
     UPDATE messages m
     SET attempt_count = m.attempt_count + 1,
@@ -171,12 +193,12 @@ WITH due_lanes AS (
             + CASE WHEN p.rate > 0 THEN 2 * $11 ELSE 0 END),
         update_time = now()
     FROM picked p, webhooks w, webhook_versions v
-    WHERE m.id = p.id
+    WHERE m.id = p.id AND m.id = ANY(ARRAY(SELECT id FROM picked))
       AND w.workspace_id = m.workspace_id AND w.id = m.webhook_id AND w.state <> 'ARCHIVED'
       AND v.workspace_id = m.workspace_id AND v.webhook_id = m.webhook_id
       AND v.version = m.webhook_version
     RETURNING m.workspace_id, m.id, m.webhook_id, m.webhook_version, m.kind, m.recipient, m.data,
-              m.destination, m.attempt_count, m.failures, m.manual
+              m.destination, m.attempt_count, m.failures, m.manual, m.traceparent
 ), started AS (
     INSERT INTO attempts (workspace_id, message_id, number, trigger, start_time)
     SELECT workspace_id, id, attempt_count,
@@ -226,6 +248,26 @@ SET status = 'FAILED', next_attempt_time = NULL, locked_until = NULL, update_tim
 WHERE status = 'PENDING' AND next_attempt_time <= now() AND locked_until IS NOT NULL
   AND ((kind = 'TEST' AND NOT manual) OR interrupted_attempts >= $1);
 
+-- name: interrupt
+-- Attempts cut at shutdown ($1: workspace, message and attempt number): each attempt
+-- keeps why ($2), and its message is due now instead of when the lease ends. The lease
+-- stays set, so the next claim counts the attempt as interrupted.
+WITH r AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS r (workspace_id uuid, message_id uuid,
+                                                      number int)
+), attempted AS (
+    UPDATE attempts a
+    SET duration = clock_timestamp() - a.start_time, error = $2
+    FROM r
+    WHERE a.workspace_id = r.workspace_id AND a.message_id = r.message_id
+      AND a.number = r.number AND a.duration IS NULL
+)
+UPDATE messages m
+SET next_attempt_time = now(), update_time = now()
+FROM r
+WHERE m.workspace_id = r.workspace_id AND m.id = r.message_id AND m.attempt_count = r.number
+  AND m.status = 'PENDING' AND m.locked_until IS NOT NULL;
+
 -- name: record
 -- Each outcome ($1) completes its attempt row, and moves its message on. A stale
 -- outcome (the lease expired and a newer attempt began) is kept as its attempt only:
@@ -236,11 +278,14 @@ WITH r AS (
         start_time timestamptz, duration float8, request jsonb, response jsonb, error text,
         status text, failures int, next_attempt_time timestamptz)
 ), attempted AS (
+    -- A message purged while this attempt was in flight keeps nothing of it.
     UPDATE attempts a
     SET start_time = r.start_time, duration = make_interval(secs => r.duration),
         request = r.request, response = r.response, error = r.error
     FROM r
     WHERE a.message_id = r.message_id AND a.number = r.number
+      AND NOT EXISTS (SELECT 1 FROM messages p
+                      WHERE p.id = r.message_id AND p.purge_time IS NOT NULL)
 )
 UPDATE messages m
 SET status = r.status, failures = r.failures, next_attempt_time = r.next_attempt_time,
@@ -250,11 +295,12 @@ FROM r
 WHERE m.id = r.message_id AND m.attempt_count = r.number AND m.locked_until IS NOT NULL;
 
 -- name: requeue
--- Retry: a new manual attempt of a finished message whose webhook is not archived.
+-- Retry: a new manual attempt of a finished message whose webhook is not archived
+-- (and that was not purged: its recipient and data are gone).
 UPDATE messages m
 SET status = 'PENDING', manual = true, next_attempt_time = now(), locked_until = NULL,
     update_time = now()
 FROM webhooks w
-WHERE m.workspace_id = $1 AND m.id = $2 AND m.status <> 'PENDING'
+WHERE m.workspace_id = $1 AND m.id = $2 AND m.status <> 'PENDING' AND m.purge_time IS NULL
   AND w.workspace_id = m.workspace_id AND w.id = m.webhook_id AND w.state <> 'ARCHIVED'
 RETURNING m.id;

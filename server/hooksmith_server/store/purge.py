@@ -1,0 +1,29 @@
+"""Erasing a user's personal data from history (PurgeUser)."""
+
+from __future__ import annotations
+
+import uuid
+
+from hooksmith_server.store.db import Database
+from hooksmith_server.store.queries import Queries
+
+PURGED_PENDING = (
+    "purged: the user's data was erased before this message was delivered; it is not sent"
+)
+
+
+class PurgeStore:
+    """Removes the requests, responses, recipients and data of one user's messages."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._q = Queries("purge.sql")
+
+    async def purge_user(self, workspace_id: uuid.UUID, user_id: str) -> int:
+        """Purge every message of `user_id` in the workspace not purged yet; how many."""
+        async with self._db.transaction() as conn:
+            await conn.execute(self._q.purge_attempts, workspace_id, user_id)
+            status: str = await conn.execute(
+                self._q.purge_messages, workspace_id, user_id, PURGED_PENDING
+            )
+        return int(status.split()[-1])
