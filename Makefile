@@ -25,7 +25,9 @@ run: $(BIN)/.installed
 migrate: $(BIN)/.installed
 	$(BIN)/hooksmith-server migrate
 
+# The browser tests need chromium: installed here when missing (as root, with apt-get).
 test: $(BIN)/.installed-dev
+	scripts/ensure-chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fuzz test of every RPC with a longer budget than `make test` gives it.

@@ -43,7 +43,6 @@ _COLUMNS = (
     "recipient",
     "data",
     "labels",
-    "idempotency_key",
     "destination",
     "next_attempt_time",
     "create_time",
@@ -51,7 +50,7 @@ _COLUMNS = (
 )
 _INSERT_ONE = (
     f"INSERT INTO {_COPY_TABLE} ({', '.join(_COLUMNS)}) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
 )
 
 
@@ -103,7 +102,6 @@ def _record(
         recipient_json(message.recipient),
         data,
         {},
-        None,
         LANE,
         now,
         now,

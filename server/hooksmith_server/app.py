@@ -23,6 +23,8 @@ from hooksmith_server.api.health import HealthWatcher
 from hooksmith_server.api.observe import Observe
 from hooksmith_server.api.servicer import WebhookServicer
 from hooksmith_server.config import Settings
+from hooksmith_server.console.session import Sessions
+from hooksmith_server.console.web import Console
 from hooksmith_server.delivery import egress, signing
 from hooksmith_server.delivery.deliverer import Deliverer
 from hooksmith_server.delivery.dispatcher import Dispatcher
@@ -84,6 +86,19 @@ def key_hint(settings: Settings) -> str:
     if settings.secret_key is None and not settings.database_url:
         return f" (the embedded database's key is kept in {settings.data_dir / SECRET_KEY_FILE})"
     return ""
+
+
+CONSOLE_KEY_FILE = "console-key"
+"""Without HOOKSMITH_SECRET_KEY, the console's sessions are sealed with this key in the
+data directory, made on first use."""
+
+
+def console_key(settings: Settings) -> bytes:
+    """The master key of the console's session cookies and CSRF tokens: HOOKSMITH_SECRET_KEY
+    (the console derives its own keys from it with HKDF), or `<data dir>/console-key`."""
+    if settings.secret_key is not None:
+        return settings.secret_key
+    return crypto.key_file(settings.data_dir / CONSOLE_KEY_FILE)
 
 
 async def migrate(dsn: str) -> list[migrations.Migration]:
@@ -186,6 +201,7 @@ class Application:
                 asyncio.create_task(supervise("dispatcher", self.dispatcher.run)),
                 asyncio.create_task(supervise("retention", retention.run)),
             ]
+        console_parts: tuple[Webhooks, Messages, Authenticator] | None = None
         if self.serve_grpc:
             webhooks = Webhooks(
                 catalog, renderer, versions, secrets, DestinationStore(self.database)
@@ -211,12 +227,21 @@ class Application:
             )
             servicer = WebhookServicer(authenticator, webhooks, messages)
             await self._serve(servicer)
+            console_parts = (webhooks, messages, authenticator)
         if settings.admin_listen is not None:
             self.admin = AdminServer(
                 settings.admin_listen, self.metrics, QueueGaugeStore(self.database)
             )
             # Other pages of the admin server add their routes to `self.admin.web` here,
             # before it starts (aiohttp freezes the router then).
+            if console_parts is not None:
+                console_webhooks, console_messages, console_keys = console_parts
+                Console(
+                    console_webhooks,
+                    console_messages,
+                    console_keys,
+                    Sessions(console_key(settings)),
+                ).mount(self.admin.web)
             await self.admin.start()
 
     async def _serve(self, servicer: WebhookServicer) -> None:

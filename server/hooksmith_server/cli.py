@@ -10,6 +10,7 @@ import os
 import resource
 import signal
 import sys
+import textwrap
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -34,18 +35,183 @@ from hooksmith_server.store.retention import RetentionStore
 log = logging.getLogger("hooksmith_server")
 
 
+# The variables each command reads, for its --help. Every variable `Settings.from_env`
+# reads is here, with the default shown from `Settings()`; tests/unit/test_server_help.py
+# holds the commands to it.
+VARIABLES: dict[str, str] = {
+    "LISTEN": "host:port the gRPC server binds",
+    "DATABASE_URL": "PostgreSQL DSN; unset starts an embedded PostgreSQL in HOOKSMITH_DATA_DIR",
+    "DATA_DIR": "the embedded database, its first API key and its secret key",
+    "WORKERS": "deliveries in flight in this process; 0 turns delivery off here",
+    "HOST_CONCURRENCY": "most deliveries in flight to one destination (unset: half the workers)",
+    "BREAKER_THRESHOLD": "failed attempts in a row that pause a destination; 0: no breaker",
+    "BREAKER_COOLDOWN": "the first pause of a destination; doubles per trip, up to 10m",
+    "EGRESS_ALLOW": "CIDRs webhooks may reach although they are not public addresses",
+    "HISTORY_RETENTION": "how long finished messages are kept (a workspace may differ)",
+    "IDEMPOTENCY_RETENTION": "how long Send's idempotency keys are kept (hashed)",
+    "RETENTION_INTERVAL": "how often messages past retention are deleted",
+    "LEASE_MARGIN": "added to an attempt's timeout to make a worker's lease",
+    "POLL_INTERVAL": "how often idle workers look for due messages without a NOTIFY",
+    "SHUTDOWN_GRACE": "how long in-flight calls and deliveries get on SIGTERM/SIGINT",
+    "TLS_CERT": "PEM certificate chain of the gRPC port; with HOOKSMITH_TLS_KEY, TLS on",
+    "TLS_KEY": "PEM private key of HOOKSMITH_TLS_CERT",
+    "TLS_CLIENT_CA": "PEM CA certificates; callers must present a certificate they signed",
+    "MAX_MESSAGE_SIZE": "the largest request accepted (4MiB, 512KiB or bytes)",
+    "MAX_CONCURRENT_RPCS": "calls in progress in this process; one more is RESOURCE_EXHAUSTED",
+    "MAX_CONNECTIONS": "open client connections to this process; more are refused",
+    "IDLE_TIMEOUT": "a client connection without a call for this long is closed",
+    "SECRET_KEY": "base64 of the 32-byte key sealing secrets (openssl rand -base64 32)",
+    "SECRET_KEYS_OLD": "earlier secret keys still opening values sealed before a rotation",
+    "DB_POOL_SIZE": "database connections in this process's pool",
+    "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR",
+    "LOG_FORMAT": "text (readable lines) or json (one object per line)",
+    "ADMIN_LISTEN": "host:port of the admin HTTP server with /metrics (unset: none)",
+}
+_DATABASE = ("DATABASE_URL", "DATA_DIR")
+_LOGS = ("LOG_LEVEL", "LOG_FORMAT")
+_SECRETS = ("SECRET_KEY", "SECRET_KEYS_OLD")
+_GRPC = (
+    "LISTEN",
+    "TLS_CERT",
+    "TLS_KEY",
+    "TLS_CLIENT_CA",
+    "MAX_MESSAGE_SIZE",
+    "MAX_CONCURRENT_RPCS",
+    "MAX_CONNECTIONS",
+    "IDLE_TIMEOUT",
+)
+_DELIVERY = (
+    "WORKERS",
+    "HOST_CONCURRENCY",
+    "BREAKER_THRESHOLD",
+    "BREAKER_COOLDOWN",
+    "EGRESS_ALLOW",
+    "HISTORY_RETENTION",
+    "IDEMPOTENCY_RETENTION",
+    "RETENTION_INTERVAL",
+    "LEASE_MARGIN",
+    "POLL_INTERVAL",
+)
+_PROCESS = ("DB_POOL_SIZE", "SHUTDOWN_GRACE", "ADMIN_LISTEN")
+COMMAND_VARIABLES: dict[str, tuple[str, ...]] = {
+    "serve": (*_DATABASE, *_SECRETS, *_GRPC, *_DELIVERY, *_PROCESS, *_LOGS),
+    "worker": (*_DATABASE, *_SECRETS, *_DELIVERY, *_PROCESS, *_LOGS),
+    "migrate": (*_DATABASE, *_LOGS),
+    "keys create": (*_DATABASE, *_LOGS),
+    "keys list": (*_DATABASE, *_LOGS),
+    "keys revoke": (*_DATABASE, *_LOGS),
+    "secrets rotate-key": (*_DATABASE, *_SECRETS, *_LOGS),
+    "workspaces set-retention": (*_DATABASE, "HISTORY_RETENTION", *_LOGS),
+}
+"""The variables each command uses, by its words on the command line."""
+
+
+_HELP_WIDTH = 88
+
+
+def _default(name: str) -> str | None:
+    value = getattr(Settings(), name.lower())
+    if value is None or value == ():
+        return None
+    if isinstance(value, timedelta):
+        return _duration(value)
+    if isinstance(value, int) and value >= 1024**2 and value % 1024**2 == 0:
+        return f"{value // 1024**2}MiB"
+    return str(value)
+
+
+def variables_help(command: str) -> str:
+    """The epilog of a command: the HOOKSMITH_* variables it reads, with their defaults."""
+    names = COMMAND_VARIABLES[command]
+    width = max(len(f"HOOKSMITH_{name}") for name in names)
+    lines = ["environment (the HOOKSMITH_* variables this command reads):"]
+    for name in names:
+        text = VARIABLES[name]
+        default = _default(name)
+        if default is not None:
+            text += f" (default: {default})"
+        wrapped = textwrap.wrap(text, width=max(40, _HELP_WIDTH - width - 4))
+        lines.append(f"  {f'HOOKSMITH_{name}'.ljust(width)}  {wrapped[0]}")
+        lines.extend(" " * (width + 4) + more for more in wrapped[1:])
+    lines += [
+        "",
+        "Every command checks all HOOKSMITH_* variables at start; a malformed one stops it.",
+    ]
+    return "\n".join(lines)
+
+
+def _subcommand(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    path: str,
+    summary: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=variables_help(path),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hooksmith-server",
-        description="Hooksmith webhook service. Configured by HOOKSMITH_* variables (see README).",
+        description="""\
+Hooksmith webhook service: serves hooksmith.v1.WebhookService over gRPC, delivers the
+messages it queues, and manages its database, API keys and secret keys.""",
+        epilog="""\
+Configured by HOOKSMITH_* variables (the README has them all); `hooksmith-server
+COMMAND --help` says what a command does and lists the variables it reads.
+Without HOOKSMITH_DATABASE_URL every command uses the embedded PostgreSQL in
+HOOKSMITH_DATA_DIR (.hooksmith).""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="migrate, then serve gRPC and deliver messages")
-    commands.add_parser("worker", help="deliver messages only (no gRPC); run as many as you like")
-    commands.add_parser("migrate", help="apply database migrations and exit")
-    keys = commands.add_parser("keys", help="manage API keys")
-    key_commands = keys.add_subparsers(dest="keys_command", required=True)
-    create = key_commands.add_parser("create", help="create an API key and print it")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _subcommand(
+        commands,
+        "serve",
+        "serve",
+        "migrate, then serve gRPC and deliver messages",
+        """\
+Migrate the database, then serve gRPC on HOOKSMITH_LISTEN and deliver queued messages
+with HOOKSMITH_WORKERS in flight, until SIGTERM or SIGINT. With the embedded database,
+the first start creates workspace `default` and a console API key, printed once and
+written to HOOKSMITH_DATA_DIR/api-key.""",
+    )
+    _subcommand(
+        commands,
+        "worker",
+        "worker",
+        "deliver messages only (no gRPC); run as many as you like",
+        """\
+Deliver queued messages, serving no gRPC, until SIGTERM or SIGINT. Run as many as you
+like against the same database as the servers: they never take the same message.""",
+    )
+    _subcommand(
+        commands,
+        "migrate",
+        "migrate",
+        "apply database migrations and exit",
+        "Apply the database migrations not yet applied, and exit. `serve` does it too.",
+    )
+    keys = commands.add_parser(
+        "keys",
+        help="manage API keys",
+        description="Create, list and revoke API keys.",
+    )
+    key_commands = keys.add_subparsers(dest="keys_command", metavar="COMMAND", required=True)
+    create = _subcommand(
+        key_commands,
+        "create",
+        "keys create",
+        "create an API key and print it",
+        """\
+Create an API key for a workspace (created if new) and print it, once: only its hash
+is stored.""",
+    )
     create.add_argument("--workspace", required=True, help="workspace name (created if new)")
     create.add_argument(
         "--scope",
@@ -53,20 +219,36 @@ def _parser() -> argparse.ArgumentParser:
         default=domain.Scope.CONSOLE.value,
         help="console: every RPC; journey: Send, Get, List and Render only",
     )
-    listing = key_commands.add_parser(
-        "list", help="list API keys: workspace, scope, prefix, created, last used"
+    listing = _subcommand(
+        key_commands,
+        "list",
+        "keys list",
+        "list API keys: workspace, scope, prefix, created, last used",
+        "List the API keys as a table: workspace, scope, prefix, created, last used.",
     )
     listing.add_argument("--all", action="store_true", help="also list revoked keys")
-    revoke = key_commands.add_parser(
-        "revoke", help="revoke an API key; every server refuses it at once"
+    revoke = _subcommand(
+        key_commands,
+        "revoke",
+        "keys revoke",
+        "revoke an API key; every server refuses it at once",
+        "Revoke an API key by its prefix; every server refuses it from then on.",
     )
     revoke.add_argument("prefix", metavar="PREFIX", help="the key's prefix from `keys list`")
-    workspaces = commands.add_parser("workspaces", help="manage workspaces")
-    workspace_commands = workspaces.add_subparsers(dest="workspaces_command", required=True)
-    set_retention = workspace_commands.add_parser(
+    workspaces = commands.add_parser(
+        "workspaces", help="manage workspaces", description="Manage workspaces."
+    )
+    workspace_commands = workspaces.add_subparsers(
+        dest="workspaces_command", metavar="COMMAND", required=True
+    )
+    set_retention = _subcommand(
+        workspace_commands,
         "set-retention",
-        help="keep a workspace's finished messages this long instead of "
-        "HOOKSMITH_HISTORY_RETENTION",
+        "workspaces set-retention",
+        "keep a workspace's finished messages this long instead of HOOKSMITH_HISTORY_RETENTION",
+        """\
+Keep a workspace's finished messages for DURATION instead of HOOKSMITH_HISTORY_RETENTION,
+or (`default`) go back to it. Every delivering process applies it at its next sweep.""",
     )
     set_retention.add_argument("name", metavar="NAME", help="the workspace's name")
     set_retention.add_argument(
@@ -74,12 +256,24 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DURATION",
         help="e.g. 7d, 12h, 90d; `default` returns to HOOKSMITH_HISTORY_RETENTION",
     )
-    secret_keys = commands.add_parser("secrets", help="manage the key that seals secrets at rest")
-    secret_commands = secret_keys.add_subparsers(dest="secrets_command", required=True)
-    secret_commands.add_parser(
+    secret_keys = commands.add_parser(
+        "secrets",
+        help="manage the key that seals secrets at rest",
+        description="Manage the key that seals signing secrets and secret header values.",
+    )
+    secret_commands = secret_keys.add_subparsers(
+        dest="secrets_command", metavar="COMMAND", required=True
+    )
+    _subcommand(
+        secret_commands,
         "rotate-key",
-        help="seal every stored secret with HOOKSMITH_SECRET_KEY, in small batches (safe "
+        "secrets rotate-key",
+        "seal every stored secret with HOOKSMITH_SECRET_KEY, in small batches (safe "
         "while servers run); then the keys in HOOKSMITH_SECRET_KEYS_OLD can go",
+        """\
+Seal every stored secret with HOOKSMITH_SECRET_KEY, in small batches (safe while servers
+run), opening the old values with HOOKSMITH_SECRET_KEYS_OLD. It says which old keys seal
+nothing any more and can be removed.""",
     )
     return parser
 
@@ -118,6 +312,8 @@ async def _serve(settings: Settings, *, serve_grpc: bool = True) -> None:
         print(f"hooksmith-server worker delivering ({settings.workers} in flight)", flush=True)
     if app.admin is not None:
         print(f"metrics at http://{app.admin.address}/metrics", flush=True)
+        if serve_grpc:
+            print(f"console at http://{app.admin.address}/console/", flush=True)
     try:
         await stop.wait()
         log.info("shutting down")

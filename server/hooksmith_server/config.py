@@ -94,8 +94,8 @@ class Settings:
     log_format: str = "text"
     """HOOKSMITH_LOG_FORMAT: `text` (readable lines) or `json` (one object per line)."""
     admin_listen: str | None = None
-    """HOOKSMITH_ADMIN_LISTEN: host:port of the admin HTTP server (`/metrics`); unset
-    means no admin server."""
+    """HOOKSMITH_ADMIN_LISTEN: host:port of the admin HTTP server (`/metrics`, and the
+    console at `/console/` in `serve`); unset means no admin server."""
 
     @property
     def lane_limit(self) -> int:

@@ -32,6 +32,13 @@ class BodyFormat(enum.StrEnum):
     FORM = "FORM"
 
 
+class TemplateLanguage(enum.StrEnum):
+    """The syntax a webhook's URL, header values and body are written in."""
+
+    JINJA = "JINJA"
+    LIQUID = "LIQUID"
+
+
 class WebhookState(enum.StrEnum):
     ACTIVE = "ACTIVE"
     ARCHIVED = "ARCHIVED"
@@ -46,6 +53,8 @@ class MessageStatus(enum.StrEnum):
     PENDING = "PENDING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+    """The template ran `{% skip %}`: no request was made; the reason is the error."""
 
 
 class AttemptTrigger(enum.StrEnum):
@@ -93,6 +102,7 @@ class WebhookSpec:
     body_format: BodyFormat = BodyFormat.JSON
     body: str = ""
     policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    template_language: TemplateLanguage = TemplateLanguage.JINJA
 
 
 @dataclass(frozen=True)
@@ -280,3 +290,14 @@ class HistoryFilter:
     start_time: datetime | None = None
     end_time: datetime | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HourlyCount:
+    """How many messages of one webhook, created in one hour, have one status."""
+
+    webhook_id: uuid.UUID
+    hours_ago: int
+    """0 for the hour up to now, 1 for the one before, and so on."""
+    status: MessageStatus
+    count: int

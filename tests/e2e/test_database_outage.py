@@ -190,7 +190,9 @@ async def test_five_database_kills_under_load_lose_and_repeat_nothing(
             rows = await fetch(dsn, "SELECT count(*) FROM messages WHERE status = 'PENDING'")
             return int(rows[0][0]) == 0
 
-        await wait_until(all_finished, timeout=60, every=0.5)
+        # A bound, not a speed target: on a busy machine the backlog the outages left
+        # drains at well under the receiver's pace.
+        await wait_until(all_finished, timeout=180, every=0.5)
     finally:
         process.send_signal(signal.SIGTERM)
         try:

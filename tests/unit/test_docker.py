@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from hooksmith_server.config import Settings, parse_host_port
 from tests.harness.network import free_port
 from tests.harness.server import StartServer
 
@@ -84,6 +85,30 @@ def test_the_image_user_owns_the_data_directory_the_server_defaults_to() -> None
     # USER comes after the RUN that made the directory, so that RUN still runs as root.
     keywords = [keyword for keyword, _ in steps]
     assert keywords.index("USER") > max(i for i, k in enumerate(keywords) if k == "RUN")
+
+
+def test_the_image_serves_metrics_on_the_admin_port_it_exposes() -> None:
+    steps = instructions()
+    env = " ".join(rest for keyword, rest in steps if keyword == "ENV")
+    admin = re.search(r"HOOKSMITH_ADMIN_LISTEN=(\S+)", env)
+    assert admin, "the image turns the admin port (metrics) on"
+    host, port = parse_host_port(admin.group(1))
+    # Every address of the container, or nothing outside it could scrape the metrics.
+    assert host == "0.0.0.0"
+    exposed = {
+        int(word.split("/")[0])
+        for keyword, rest in steps
+        if keyword == "EXPOSE"
+        for word in rest.split()
+    }
+    assert port in exposed, f"the admin port {port} is not exposed: {sorted(exposed)}"
+    listen = re.search(r"HOOKSMITH_LISTEN=(\S+)", env)
+    assert listen
+    assert parse_host_port(listen.group(1))[1] in exposed
+    assert port != parse_host_port(listen.group(1))[1]
+    # The value the image sets is one the server accepts.
+    settings = Settings.from_env({"HOOKSMITH_ADMIN_LISTEN": admin.group(1)})
+    assert settings.admin_listen == "0.0.0.0:8080"
 
 
 def test_the_health_check_runs_the_copied_script_with_the_image_python() -> None:

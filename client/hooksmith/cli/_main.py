@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
 
@@ -118,6 +119,19 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         help="use TLS trusting the root certificates in this PEM file",
     )
     group.add_argument(
+        "--client-cert",
+        metavar="PEM",
+        default=default(None),
+        help="present the client certificate (chain) in this PEM file, for servers that "
+        "require one (mutual TLS); turns TLS on; needs --client-key",
+    )
+    group.add_argument(
+        "--client-key",
+        metavar="PEM",
+        default=default(None),
+        help="the private key of --client-cert, in this PEM file",
+    )
+    group.add_argument(
         "--deadline",
         metavar="SECONDS",
         type=_seconds,
@@ -207,7 +221,8 @@ def _webhook_commands(
 
     spec_help = (
         "the spec: a JSON or YAML file (.json, .yaml, .yml; - for standard input) with "
-        "the WebhookSpec fields name, description, method, url, headers, body_format, body, policy"
+        "the WebhookSpec fields name, description, method, url, headers, body_format, body, "
+        "template_language, policy"
     )
     p = _command(
         commands,
@@ -431,6 +446,23 @@ Show a message and every attempt: the request as sent beside the response as rec
     )
     p.add_argument("id", metavar="ID", help=ID_HELP)
 
+    p = _command(
+        subparsers,
+        "purge-user",
+        _messages.purge_user,
+        "erase a user's personal data from the workspace's history (an erasure request)",
+        description="""\
+Erase a user's personal data from the workspace's history, for an erasure request: the
+request, response and error of every message and attempt of that user, and the recipient
+and data they were rendered from. The messages stay, with their status, marked purged;
+pending ones are failed, not sent. It cannot be undone. Needs a console key.""",
+        epilog="""\
+example:
+  hooksmith purge-user u-42
+  purged the personal data of user u-42 from 3 message(s)""",
+    )
+    p.add_argument("user_id", metavar="USER_ID", help="the user (Recipient.user_id)")
+
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
@@ -457,18 +489,39 @@ def describe_error(error: errors.HooksmithError) -> str:
     return " ".join(text.split())
 
 
+def _pem(path: str, option: str, kind: str) -> bytes:
+    """A PEM file's bytes; refused here, naming the option, when it holds no `kind` block
+    (gRPC would only fail the first call, without saying which file was wrong)."""
+    text = read_text(path)
+    if f"-----BEGIN {kind}-----" not in text and not (
+        kind == "PRIVATE KEY" and re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----", text)
+    ):
+        raise UsageError(f"{option} {path}: no PEM {kind.lower()} in the file")
+    return text.encode()
+
+
 def _connect(args: argparse.Namespace) -> Callable[[], SyncClient]:
     def connect() -> SyncClient:
         connection = resolve(args.target, args.api_key)
         roots = None
         if args.root_certificates is not None:
             roots = read_text(args.root_certificates).encode()
+        if (args.client_cert is None) != (args.client_key is None):
+            raise UsageError(
+                "--client-cert and --client-key go together: pass the certificate and its key"
+            )
+        certificate = key = None
+        if args.client_cert is not None and args.client_key is not None:
+            certificate = _pem(args.client_cert, "--client-cert", "CERTIFICATE")
+            key = _pem(args.client_key, "--client-key", "PRIVATE KEY")
         try:
             return SyncClient(
                 connection.target,
                 connection.api_key,
                 secure=args.secure,
                 root_certificates=roots,
+                client_certificate=certificate,
+                client_key=key,
                 deadline=args.deadline,
             )
         except ValueError as e:

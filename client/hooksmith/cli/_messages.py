@@ -39,6 +39,7 @@ STATUSES = {
     "pending": pb.MESSAGE_STATUS_PENDING,
     "succeeded": pb.MESSAGE_STATUS_SUCCEEDED,
     "failed": pb.MESSAGE_STATUS_FAILED,
+    "skipped": pb.MESSAGE_STATUS_SKIPPED,
 }
 KINDS = {"test": pb.MESSAGE_KIND_TEST, "live": pb.MESSAGE_KIND_LIVE}
 
@@ -68,7 +69,9 @@ def send_test(ctx: Context, args: argparse.Namespace) -> int:
     else:
         raise UsageError("send-test needs --user USER_ID (one or more) or --recipients FILE")
     response = ctx.client.send_test(args.webhook_id, people, data=values)
-    failed = any(m.status != pb.MESSAGE_STATUS_SUCCEEDED for m in response.messages)
+    # A recipient the template skipped ({% skip %}) is an outcome, not a failure.
+    done = (pb.MESSAGE_STATUS_SUCCEEDED, pb.MESSAGE_STATUS_SKIPPED)
+    failed = any(m.status not in done for m in response.messages)
     if ctx.json:
         ctx.emit(response)
     else:
@@ -296,4 +299,13 @@ def retry(ctx: Context, args: argparse.Namespace) -> int:
         ctx.emit(m)
         return 0
     ctx.print(f"retry of message {m.id} queued; status {status(m.status)}")
+    return 0
+
+
+def purge_user(ctx: Context, args: argparse.Namespace) -> int:
+    purged = ctx.client.purge_user(args.user_id)
+    if ctx.json:
+        ctx.emit(pb.PurgeUserResponse(purged_messages=purged))
+        return 0
+    ctx.print(f"purged the personal data of user {args.user_id} from {purged} message(s)")
     return 0

@@ -80,6 +80,30 @@ BODY_FORMAT_FORM: BodyFormat.ValueType  # 3
 """A JSON object of templated fields, sent as application/x-www-form-urlencoded."""
 Global___BodyFormat: _TypeAlias = BodyFormat  # noqa: Y015
 
+class _TemplateLanguage:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TemplateLanguageEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TemplateLanguage.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TEMPLATE_LANGUAGE_UNSPECIFIED: _TemplateLanguage.ValueType  # 0
+    """Unset: Jinja."""
+    TEMPLATE_LANGUAGE_JINJA: _TemplateLanguage.ValueType  # 1
+    """Sandboxed Jinja2 with the Liquid-style filters."""
+    TEMPLATE_LANGUAGE_LIQUID: _TemplateLanguage.ValueType  # 2
+    """Liquid, as FlareLane and Braze templates are written."""
+
+class TemplateLanguage(_TemplateLanguage, metaclass=_TemplateLanguageEnumTypeWrapper):
+    """TemplateLanguage is the syntax of a webhook's URL, header values and body."""
+
+TEMPLATE_LANGUAGE_UNSPECIFIED: TemplateLanguage.ValueType  # 0
+"""Unset: Jinja."""
+TEMPLATE_LANGUAGE_JINJA: TemplateLanguage.ValueType  # 1
+"""Sandboxed Jinja2 with the Liquid-style filters."""
+TEMPLATE_LANGUAGE_LIQUID: TemplateLanguage.ValueType  # 2
+"""Liquid, as FlareLane and Braze templates are written."""
+Global___TemplateLanguage: _TypeAlias = TemplateLanguage  # noqa: Y015
+
 class _WebhookState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -130,6 +154,8 @@ class _MessageStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Message
     MESSAGE_STATUS_SUCCEEDED: _MessageStatus.ValueType  # 2
     MESSAGE_STATUS_FAILED: _MessageStatus.ValueType  # 3
     """Every attempt failed, or the failure was not retryable."""
+    MESSAGE_STATUS_SKIPPED: _MessageStatus.ValueType  # 4
+    """The template ran {% skip %}: no request was made; `error` holds the reason."""
 
 class MessageStatus(_MessageStatus, metaclass=_MessageStatusEnumTypeWrapper):
     """MessageStatus is where a message is in its delivery."""
@@ -140,6 +166,8 @@ MESSAGE_STATUS_PENDING: MessageStatus.ValueType  # 1
 MESSAGE_STATUS_SUCCEEDED: MessageStatus.ValueType  # 2
 MESSAGE_STATUS_FAILED: MessageStatus.ValueType  # 3
 """Every attempt failed, or the failure was not retryable."""
+MESSAGE_STATUS_SKIPPED: MessageStatus.ValueType  # 4
+"""The template ran {% skip %}: no request was made; `error` holds the reason."""
 Global___MessageStatus: _TypeAlias = MessageStatus  # noqa: Y015
 
 class _AttemptTrigger:
@@ -270,6 +298,7 @@ class WebhookSpec(_message.Message):
     BODY_FORMAT_FIELD_NUMBER: _builtins.int
     BODY_FIELD_NUMBER: _builtins.int
     POLICY_FIELD_NUMBER: _builtins.int
+    TEMPLATE_LANGUAGE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     description: _builtins.str
     method: Global___HttpMethod.ValueType
@@ -278,6 +307,8 @@ class WebhookSpec(_message.Message):
     body_format: Global___BodyFormat.ValueType
     body: _builtins.str
     """The body template (for JSON and FORM, a JSON document)."""
+    template_language: Global___TemplateLanguage.ValueType
+    """The syntax of url, header values and body; unset is JINJA."""
     @_builtins.property
     def headers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Header]:
         """Names are literal; values are templates."""
@@ -295,10 +326,11 @@ class WebhookSpec(_message.Message):
         body_format: Global___BodyFormat.ValueType = ...,
         body: _builtins.str = ...,
         policy: Global___DeliveryPolicy | None = ...,
+        template_language: Global___TemplateLanguage.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "body_format", b"body_format", "description", b"description", "headers", b"headers", "method", b"method", "name", b"name", "policy", b"policy", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "body_format", b"body_format", "description", b"description", "headers", b"headers", "method", b"method", "name", b"name", "policy", b"policy", "template_language", b"template_language", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -963,6 +995,13 @@ class RenderResponse(_message.Message):
     REQUEST_FIELD_NUMBER: _builtins.int
     MISSING_VARIABLES_FIELD_NUMBER: _builtins.int
     DATA_FIELDS_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
+    SKIP_REASON_FIELD_NUMBER: _builtins.int
+    skipped: _builtins.bool
+    """The template ran {% skip %} for this recipient: no request would be made,
+    `request` is empty and `skip_reason` says why.
+    """
+    skip_reason: _builtins.str
     @_builtins.property
     def request(self) -> Global___HttpRequest:
         """Without signature headers, which are made at send time."""
@@ -979,10 +1018,12 @@ class RenderResponse(_message.Message):
         request: Global___HttpRequest | None = ...,
         missing_variables: _abc.Iterable[_builtins.str] | None = ...,
         data_fields: _abc.Iterable[_builtins.str] | None = ...,
+        skipped: _builtins.bool = ...,
+        skip_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_fields", b"data_fields", "missing_variables", b"missing_variables", "request", b"request"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_fields", b"data_fields", "missing_variables", b"missing_variables", "request", b"request", "skip_reason", b"skip_reason", "skipped", b"skipped"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
 from hooksmith.v1 import webhooks_pb2 as pb
 from hooksmith_server import domain, errors
 from hooksmith_server.api import storable
+from hooksmith_server.rendering.limits import DataLimits
 
 _METHODS = {
     pb.HTTP_METHOD_UNSPECIFIED: domain.HttpMethod.POST,
@@ -29,6 +31,12 @@ _FORMATS = {
     pb.BODY_FORMAT_FORM: domain.BodyFormat.FORM,
 }
 _FORMATS_PB = {v: k for k, v in _FORMATS.items() if k != pb.BODY_FORMAT_UNSPECIFIED}
+_LANGUAGES = {
+    pb.TEMPLATE_LANGUAGE_UNSPECIFIED: domain.TemplateLanguage.JINJA,
+    pb.TEMPLATE_LANGUAGE_JINJA: domain.TemplateLanguage.JINJA,
+    pb.TEMPLATE_LANGUAGE_LIQUID: domain.TemplateLanguage.LIQUID,
+}
+_LANGUAGES_PB = {v: k for k, v in _LANGUAGES.items() if k != pb.TEMPLATE_LANGUAGE_UNSPECIFIED}
 
 STATES_PB = {
     domain.WebhookState.ACTIVE: pb.WEBHOOK_STATE_ACTIVE,
@@ -43,6 +51,7 @@ STATUSES_PB = {
     domain.MessageStatus.PENDING: pb.MESSAGE_STATUS_PENDING,
     domain.MessageStatus.SUCCEEDED: pb.MESSAGE_STATUS_SUCCEEDED,
     domain.MessageStatus.FAILED: pb.MESSAGE_STATUS_FAILED,
+    domain.MessageStatus.SKIPPED: pb.MESSAGE_STATUS_SKIPPED,
 }
 STATUSES = {v: k for k, v in STATUSES_PB.items()}
 TRIGGERS_PB = {
@@ -97,41 +106,186 @@ def timestamp_pb(t: Any) -> timestamp_pb2.Timestamp:
     return out
 
 
-def struct(s: struct_pb2.Struct, field: str) -> dict[str, Any]:
+DATA_LIMITS = DataLimits()
+_OTHER_VALUE_BYTES = 8
+"""What a number, boolean, null, list or object counts towards a size (see `DataLimits`)."""
+
+
+def struct(s: struct_pb2.Struct, field: str, limits: DataLimits = DATA_LIMITS) -> dict[str, Any]:
     """A Struct as JSON values (numbers are floats), as `json_format.MessageToDict` gives.
 
-    A NUL character or a non-finite number, which the store cannot hold, is
-    InvalidArgument naming its path below `field` (`recipients[3].tags.name`). One
-    plain loop: a Send carries thousands of values.
+    Read as `data` is, within `limits` (at most `max_data_bytes`); see `_Reader`.
     """
-    out = {}
-    for key, value in s.fields.items():
-        if "\x00" in key:
-            raise errors.InvalidArgument.field(field, storable.NUL)
-        out[key] = _plain(value, field, key)
-    return out
+    return _data(s, field, limits).values
 
 
-def _plain(value: struct_pb2.Value, path: str, key: str | int) -> Any:
-    kind = value.WhichOneof("kind")
-    if kind == "string_value":
-        text = value.string_value
-        if "\x00" in text:
-            raise errors.InvalidArgument.field(_at(path, key), storable.NUL)
-        return text
-    if kind == "number_value":
-        number = value.number_value
-        if not math.isfinite(number):
-            raise errors.InvalidArgument.field(_at(path, key), storable.NOT_FINITE)
-        return number
-    if kind == "bool_value":
-        return value.bool_value
-    if kind == "struct_value":
-        return struct(value.struct_value, _at(path, key))
-    if kind == "list_value":
-        inner = _at(path, key)
-        return [_plain(item, inner, i) for i, item in enumerate(value.list_value.values)]
-    return None
+def recipient(
+    message: pb.Recipient, field: str, limits: DataLimits = DATA_LIMITS
+) -> domain.Recipient:
+    return _recipient(message, field, limits)[0]
+
+
+def caller_data(
+    recipients: Sequence[pb.Recipient], data: struct_pb2.Struct, limits: DataLimits = DATA_LIMITS
+) -> tuple[list[domain.Recipient], dict[str, Any]]:
+    """A call's recipients (`recipients[i]`) and `data`, each within `limits`.
+
+    Every message keeps its own copy of `data`, so a call stores it once per recipient;
+    that and every recipient's size count against `max_call_bytes`, checked as each
+    recipient is read, so an oversized call stops early.
+    """
+    data_read = _data(data, "data", limits)
+    count = len(recipients)
+    stored = data_read.size * count
+    if stored > limits.max_call_bytes:
+        raise errors.InvalidArgument.field(
+            "data",
+            f"is stored with each of the {count:,} recipients: {_size(stored)} in all, more "
+            f"than the {_size(limits.max_call_bytes)} one call may store; send less data or "
+            "fewer recipients per call",
+        )
+    out = []
+    for i, message in enumerate(recipients):
+        value, size = _recipient(message, f"recipients[{i}]", limits)
+        stored += size
+        if stored > limits.max_call_bytes:
+            raise errors.InvalidArgument.field(
+                "recipients",
+                f"hold more than {_size(limits.max_call_bytes)} by recipients[{i}], counting "
+                "`data` once per recipient (each message keeps its own copy); send fewer "
+                "recipients per call",
+            )
+        out.append(value)
+    return out, data_read.values
+
+
+def _data(s: struct_pb2.Struct, field: str, limits: DataLimits) -> _Reader:
+    reader = _Reader(limits, limits.max_data_bytes, shared=False)
+    reader.values = reader.read(s, field)
+    return reader
+
+
+def _recipient(
+    message: pb.Recipient, field: str, limits: DataLimits
+) -> tuple[domain.Recipient, int]:
+    # One reader for both: tags and entry_event share the recipient's size budget.
+    reader = _Reader(limits, limits.max_recipient_bytes, shared=True)
+    tags = reader.read(message.tags, f"{field}.tags")
+    entry_event = reader.read(message.entry_event, f"{field}.entry_event")
+    value = domain.Recipient(user_id=message.user_id, tags=tags, entry_event=entry_event)
+    return value, reader.size
+
+
+class _Reader:
+    """Reads Structs (`data`, or a recipient's `tags` then `entry_event`) into JSON values.
+
+    Every value is checked as it is read, in one walk, so a Send of a thousand
+    recipients is walked once. A NUL character or a non-finite number, which the store
+    cannot hold, is InvalidArgument naming its path below the field
+    (`recipients[3].tags.name`). Nesting deeper than `max_depth`, more than `max_items`
+    keys and list items in one field, or more than `max_bytes` in all the fields read is
+    InvalidArgument naming the field (`recipients[3].tags`). The count of a list or
+    object is checked before its items are read, the size once they are (one check per
+    list or object, not per value).
+    """
+
+    __slots__ = (
+        "_field",
+        "_items_left",
+        "_limits",
+        "_max_bytes",
+        "_shared",
+        "size",
+        "values",
+    )
+
+    def __init__(self, limits: DataLimits, max_bytes: int, *, shared: bool) -> None:
+        self._limits = limits
+        self._max_bytes = max_bytes
+        self._shared = shared
+        self._field = ""
+        self._items_left = 0
+        self.size = 0
+        self.values: dict[str, Any] = {}
+
+    def read(self, s: struct_pb2.Struct, field: str) -> dict[str, Any]:
+        """`s` as `field`; its size adds to what this reader read before."""
+        self._field = field
+        self._items_left = self._limits.max_items
+        return self._struct(s, field, 1)
+
+    def _struct(self, s: struct_pb2.Struct, path: str, depth: int) -> dict[str, Any]:
+        fields = s.fields
+        self._count(len(fields))
+        out = {}
+        for key, value in fields.items():
+            if "\x00" in key:
+                raise errors.InvalidArgument.field(path, storable.NUL)
+            self.size += len(key) if key.isascii() else len(key.encode())
+            out[key] = self._value(value, path, key, depth)
+        if self.size > self._max_bytes:
+            raise self._too_large()
+        return out
+
+    def _value(self, value: struct_pb2.Value, path: str, key: str | int, depth: int) -> Any:
+        kind = value.WhichOneof("kind")
+        if kind == "string_value":
+            text = value.string_value
+            if "\x00" in text:
+                raise errors.InvalidArgument.field(_at(path, key), storable.NUL)
+            self.size += len(text) if text.isascii() else len(text.encode())
+            return text
+        self.size += _OTHER_VALUE_BYTES
+        if kind == "number_value":
+            number = value.number_value
+            if not math.isfinite(number):
+                raise errors.InvalidArgument.field(_at(path, key), storable.NOT_FINITE)
+            return number
+        if kind == "bool_value":
+            return value.bool_value
+        if kind == "struct_value":
+            self._nest(depth)
+            return self._struct(value.struct_value, _at(path, key), depth + 1)
+        if kind == "list_value":
+            self._nest(depth)
+            items = value.list_value.values
+            self._count(len(items))
+            inner = _at(path, key)
+            out = [self._value(item, inner, i, depth + 1) for i, item in enumerate(items)]
+            if self.size > self._max_bytes:
+                raise self._too_large()
+            return out
+        return None
+
+    def _nest(self, depth: int) -> None:
+        if depth >= self._limits.max_depth:
+            raise errors.InvalidArgument.field(
+                self._field, f"nested deeper than {self._limits.max_depth} levels"
+            )
+
+    def _count(self, items: int) -> None:
+        self._items_left -= items
+        if self._items_left < 0:
+            raise errors.InvalidArgument.field(
+                self._field,
+                f"holds more than {self._limits.max_items:,} object keys and list items in all",
+            )
+
+    def _too_large(self) -> errors.InvalidArgument:
+        limit = _size(self._max_bytes)
+        problem = f"holds more than {limit}"
+        if self._shared:
+            beside = " with the tags beside it" if self._field.endswith(".entry_event") else ""
+            problem += f"{beside} (a recipient's tags and entry_event may hold {limit} together)"
+        return errors.InvalidArgument.field(self._field, problem)
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)} MiB"
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n // 1024} KiB"
+    return f"{n:,} bytes"
 
 
 def _at(path: str, key: str | int) -> str:
@@ -156,6 +310,9 @@ def spec(message: pb.WebhookSpec, field: str = "spec") -> domain.WebhookSpec:
         headers=tuple(domain.Header(h.name, h.value, h.secret) for h in message.headers),
         body_format=enum_value(_FORMATS, message.body_format, f"{field}.body_format"),
         body=message.body,
+        template_language=enum_value(
+            _LANGUAGES, message.template_language, f"{field}.template_language"
+        ),
         policy=domain.DeliveryPolicy(
             timeout=(
                 duration(policy.timeout, f"{field}.policy.timeout")
@@ -186,6 +343,7 @@ def spec_pb(value: domain.WebhookSpec) -> pb.WebhookSpec:
         headers=headers_pb(value.headers),
         body_format=_FORMATS_PB[value.body_format],
         body=value.body,
+        template_language=_LANGUAGES_PB[value.template_language],
         policy=policy,
     )
 
@@ -217,14 +375,6 @@ def health_pb(value: domain.DestinationHealth) -> pb.DestinationHealth:
         paused_until=timestamp_pb(value.paused_until) if value.paused_until else None,
         consecutive_failures=min(value.consecutive_failures, 2**31 - 1),
         last_error=value.last_error or "",
-    )
-
-
-def recipient(message: pb.Recipient, field: str) -> domain.Recipient:
-    return domain.Recipient(
-        user_id=message.user_id,
-        tags=struct(message.tags, f"{field}.tags"),
-        entry_event=struct(message.entry_event, f"{field}.entry_event"),
     )
 
 

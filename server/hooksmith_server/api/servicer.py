@@ -139,6 +139,8 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
             request=convert.request_pb(preview.request),
             missing_variables=list(preview.missing_variables),
             data_fields=list(preview.data_fields),
+            skipped=preview.skip_reason is not None,
+            skip_reason=preview.skip_reason or "",
         )
 
     @rpc(CONSOLE)
@@ -152,23 +154,20 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
     async def SendTest(
         self, caller: domain.Caller, request: pb.SendTestRequest, context: Context
     ) -> pb.SendTestResponse:
-        sent = await self.messages.send_test(
-            caller,
-            request.webhook_id,
-            [convert.recipient(r, f"recipients[{i}]") for i, r in enumerate(request.recipients)],
-            convert.struct(request.data, "data"),
-        )
+        recipients, data = convert.caller_data(request.recipients, request.data)
+        sent = await self.messages.send_test(caller, request.webhook_id, recipients, data)
         return pb.SendTestResponse(messages=[convert.message_pb(m) for m in sent])
 
     @rpc(CONSOLE, JOURNEY)
     async def Send(
         self, caller: domain.Caller, request: pb.SendRequest, context: Context
     ) -> pb.SendResponse:
+        recipients, data = convert.caller_data(request.recipients, request.data)
         message_ids = await self.messages.send(
             caller,
             request.webhook_id,
-            [convert.recipient(r, f"recipients[{i}]") for i, r in enumerate(request.recipients)],
-            convert.struct(request.data, "data"),
+            recipients,
+            data,
             idempotency_key=request.idempotency_key,
             labels=dict(request.labels),
         )

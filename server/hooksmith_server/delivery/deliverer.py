@@ -8,7 +8,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from hooksmith_server import domain, errors
+from hooksmith_server import domain, errors, rendering
 from hooksmith_server.delivery import masking, policy, ports, signing
 from hooksmith_server.delivery.sender import Exchange
 from hooksmith_server.observability import logs
@@ -76,7 +76,7 @@ class Deliverer:
         span.set("hooksmith.outcome", result)
         if code is not None:
             span.set("http.response.status_code", code)
-        if outcome.status is not domain.MessageStatus.SUCCEEDED:
+        if outcome.status not in (domain.MessageStatus.SUCCEEDED, domain.MessageStatus.SKIPPED):
             span.error(outcome.error or result)
 
     async def _attempt(self, claim: domain.Claim) -> domain.Outcome:
@@ -87,6 +87,9 @@ class Deliverer:
         start = datetime.now(UTC)
         try:
             rendered = compiled.render(claim.recipient, claim.data, require_data=True)
+        except rendering.SkipRecipient as e:
+            # The template chose not to send to this recipient: nothing goes out.
+            return _ended(claim, start, e.reason, domain.MessageStatus.SKIPPED)
         except errors.InvalidArgument as e:
             # The same input renders the same way next time: not retried.
             self._metrics.render_failed()
@@ -104,11 +107,23 @@ _OUTCOMES = {
     domain.MessageStatus.SUCCEEDED: "succeeded",
     domain.MessageStatus.PENDING: "retrying",
     domain.MessageStatus.FAILED: "failed",
+    domain.MessageStatus.SKIPPED: "skipped",
 }
 
 
 def _failed(claim: domain.Claim, start: datetime, error: str) -> domain.Outcome:
     """An attempt that ended before any request went out; such a failure is never retried."""
+    return _ended(claim, start, error, domain.MessageStatus.FAILED)
+
+
+def _ended(
+    claim: domain.Claim, start: datetime, error: str, status: domain.MessageStatus
+) -> domain.Outcome:
+    """An attempt that ended with `status` before any request went out.
+
+    A skip is not a failure: the message's failure count stays as it was.
+    """
+    failed = status is domain.MessageStatus.FAILED
     return domain.Outcome(
         claim=claim,
         start_time=start,
@@ -116,8 +131,8 @@ def _failed(claim: domain.Claim, start: datetime, error: str) -> domain.Outcome:
         request=None,
         response=None,
         error=error,
-        status=domain.MessageStatus.FAILED,
-        failures=claim.failures + 1,
+        status=status,
+        failures=claim.failures + 1 if failed else claim.failures,
         next_attempt_time=None,
     )
 

@@ -74,7 +74,8 @@ class Metrics:
         )
         self.attempts = Counter(
             "hooksmith_attempts",
-            "Delivery attempts made by this process, by outcome (succeeded, retrying, failed) "
+            "Delivery attempts made by this process, by outcome (succeeded, retrying, failed, "
+            "skipped: the template skipped the recipient) "
             "and the receiver's status class (2xx ... 5xx, none without an answer).",
             ["outcome", "status_class"],
             registry=registry,

@@ -24,6 +24,7 @@ from hooksmith_server.rendering.language import (
     TemplateLanguage,
 )
 from hooksmith_server.rendering.limits import Limits
+from hooksmith_server.rendering.liquid import LiquidLanguage
 
 _DEFAULT_LIMITS = Limits()
 
@@ -111,7 +112,8 @@ class CompiledWebhook:
         """Render the request for `recipient` with `data` supplying the data fields.
 
         With `require_data`, a missing data field is an InvalidArgument on `data.<name>`;
-        without (previews), it renders empty and is listed as missing.
+        without (previews), it renders empty and is listed as missing. Raises
+        SkipRecipient when a template runs `{% skip %}`: no request is made for them.
         """
         missing_data = [name for name in self.data_fields if name not in data]
         if missing_data and require_data:
@@ -200,10 +202,15 @@ class Renderer:
     def __init__(
         self, limits: Limits = _DEFAULT_LIMITS, language: TemplateLanguage | None = None
     ) -> None:
+        """`language` replaces Jinja, the language of specs that name no other."""
         self.limits = limits
-        self._language: TemplateLanguage = (
+        jinja: TemplateLanguage = (
             JinjaLanguage(max_output=limits.max_rendered_chars) if language is None else language
         )
+        self._languages: dict[domain.TemplateLanguage, TemplateLanguage] = {
+            domain.TemplateLanguage.JINJA: jinja,
+            domain.TemplateLanguage.LIQUID: LiquidLanguage(max_output=limits.max_rendered_chars),
+        }
 
     def compile(self, spec: domain.WebhookSpec) -> CompiledWebhook:
         """Check and compile every template field of `spec`.
@@ -212,13 +219,12 @@ class Renderer:
         spec: `url`, `headers`, `headers[2].name`, `headers[2].value`, `body`.
         """
         violations: list[errors.FieldViolation] = []
-        url = self._compile_url(spec.url, violations)
-        headers = self._compile_headers(spec.headers, violations)
+        language = self._languages[spec.template_language]
+        url = self._compile_url(language, spec.url, violations)
+        headers = self._compile_headers(language, spec.headers, violations)
         body = None
         try:
-            body = compile_body(
-                self._language, spec.body_format, spec.body, self.limits.max_source_chars
-            )
+            body = compile_body(language, spec.body_format, spec.body, self.limits.max_source_chars)
         except errors.InvalidArgument as exc:
             violations.extend(exc.violations)
         if violations:
@@ -228,11 +234,13 @@ class Renderer:
             url=url,
             headers=headers,
             body=body,
-            language=self._language,
+            language=language,
             limits=self.limits,
         )
 
-    def _compile_url(self, source: str, violations: list[errors.FieldViolation]) -> FieldTemplate:
+    def _compile_url(
+        self, language: TemplateLanguage, source: str, violations: list[errors.FieldViolation]
+    ) -> FieldTemplate:
         placeholder = PlainText("url", source)
         limit = min(self.limits.max_source_chars, self.limits.max_url_chars)
         problem = checks.source_size_problem(source, limit, "URL") or checks.url_source_problem(
@@ -242,7 +250,7 @@ class Renderer:
             violations.append(errors.FieldViolation("url", problem))
             return placeholder
         try:
-            url = self._language.compile_field("url", source, url_encode=_encode_url_value)
+            url = language.compile_field("url", source, url_encode=_encode_url_value)
         except errors.InvalidArgument as exc:
             violations.extend(exc.violations)
             return placeholder
@@ -253,7 +261,10 @@ class Renderer:
         return url
 
     def _compile_headers(
-        self, headers: tuple[domain.Header, ...], violations: list[errors.FieldViolation]
+        self,
+        language: TemplateLanguage,
+        headers: tuple[domain.Header, ...],
+        violations: list[errors.FieldViolation],
     ) -> tuple[_Header, ...]:
         if len(headers) > self.limits.max_headers:
             violations.append(
@@ -276,7 +287,7 @@ class Renderer:
                 violations.append(errors.FieldViolation(f"{field}.value", problem))
                 continue
             try:
-                value = self._language.compile_field(f"{field}.value", header.value)
+                value = language.compile_field(f"{field}.value", header.value)
             except errors.InvalidArgument as exc:
                 violations.extend(exc.violations)
                 continue

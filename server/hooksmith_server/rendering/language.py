@@ -34,6 +34,21 @@ class OutputTooLarge(Exception):
     """A render went past its budget; stopped early so it cannot exhaust memory."""
 
 
+SKIP_TAG = "skip"
+"""`{% skip "reason" %}`: the tag, in every language, that skips the recipient."""
+
+DEFAULT_SKIP_REASON = "skipped by the template"
+"""The reason given when a template skips a recipient without saying why."""
+
+
+class SkipRecipient(Exception):
+    """A template ran `{% skip %}`: no request is made for this recipient."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason or DEFAULT_SKIP_REASON
+
+
 class FieldTemplate(Protocol):
     """One compiled template field, rendered many times, possibly concurrently."""
 
@@ -56,7 +71,7 @@ class FieldTemplate(Protocol):
         """The output, charged to `budget`.
 
         Raises OutputTooLarge past the budget, InvalidArgument naming `field` when the
-        template fails.
+        template fails, SkipRecipient when it runs `{% skip %}`.
         """
 
 

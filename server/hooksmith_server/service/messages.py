@@ -25,6 +25,7 @@ MAX_LABEL_KEY_CHARS = 64
 MAX_LABEL_VALUE_CHARS = 256
 MAX_IDEMPOTENCY_KEY_CHARS = 256
 MAX_USER_ID_CHARS = 256
+MAX_COUNT_HOURS = 24 * 31
 
 
 def check_recipients(recipients: Sequence[domain.Recipient], limit: int) -> None:
@@ -187,6 +188,19 @@ class Messages:
                 f"message {mid} is still pending; Retry applies to finished messages"
             )
         return (await self._history.get(caller.workspace_id, [mid]))[0]
+
+    async def hourly_counts(
+        self, caller: domain.Caller, *, now: datetime, hours: int = 24
+    ) -> Sequence[domain.HourlyCount]:
+        """The caller's messages created in the `hours` hours up to `now`, counted by
+        webhook, status and hour (0 is the hour up to `now`)."""
+        if not (1 <= hours <= MAX_COUNT_HOURS):
+            raise errors.InvalidArgument.field(
+                "hours", f"must be between 1 and {MAX_COUNT_HOURS}, got {hours}"
+            )
+        if now.utcoffset() is None:
+            raise errors.InvalidArgument.field("now", "must carry a time zone")
+        return await self._history.hourly_counts(caller.workspace_id, now, hours)
 
     async def purge_user(self, caller: domain.Caller, user_id: str) -> int:
         """Erase the user's requests, responses, recipients and data; how many messages."""

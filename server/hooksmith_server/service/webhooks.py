@@ -34,6 +34,7 @@ _MASK_PATHS = {
     "headers": "headers",
     "body_format": "body_format",
     "body": "body",
+    "template_language": "template_language",
     "policy": "policy",
     "policy.timeout": "policy.timeout",
     "policy.retry_schedule": "policy.retry_schedule",
@@ -48,6 +49,8 @@ class Preview:
     request: domain.HttpRequest
     missing_variables: tuple[str, ...]
     data_fields: tuple[str, ...]
+    skip_reason: str | None = None
+    """Set when a template ran `{% skip %}` for the recipient; `request` is then empty."""
 
 
 def validate_spec(spec: domain.WebhookSpec, *, saved: bool = True) -> None:
@@ -232,8 +235,10 @@ class Webhooks:
         version: int,
         recipient: domain.Recipient,
         data: Mapping[str, Any],
+        mask_secrets: bool = False,
     ) -> Preview:
-        """Render without sending; missing data fields are listed, not refused."""
+        """Render without sending; missing data fields are listed, not refused. Secret
+        header values are masked for a journey key, or when `mask_secrets` asks."""
         if draft is not None:
             compiled = self.validated(draft, "draft", saved=False)
         elif webhook_id:
@@ -241,9 +246,13 @@ class Webhooks:
             compiled = self._versions.compiled(caller.workspace_id, webhook)
         else:
             raise errors.InvalidArgument.field("source", "set webhook_id or draft")
-        rendered = compiled.render(recipient, data, require_data=False)
+        try:
+            rendered = compiled.render(recipient, data, require_data=False)
+        except rendering.SkipRecipient as skip:
+            empty = domain.HttpRequest(compiled.spec.method.value, "", (), "")
+            return Preview(empty, (), compiled.data_fields, skip.reason)
         request = rendered.request
-        if caller.scope is not domain.Scope.CONSOLE:
+        if mask_secrets or caller.scope is not domain.Scope.CONSOLE:
             # Otherwise a preview would hand out the values Get masks.
             request = replace(request, headers=masking.mask_headers(request.headers))
         return Preview(request, rendered.missing_variables, compiled.data_fields)

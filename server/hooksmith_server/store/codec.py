@@ -25,6 +25,7 @@ def spec_to_json(spec: domain.WebhookSpec) -> dict[str, Any]:
         "headers": headers_to_json(spec.headers),
         "body_format": spec.body_format.value,
         "body": spec.body,
+        "template_language": spec.template_language.value,
         "policy": {
             "timeout": spec.policy.timeout.total_seconds() if spec.policy.timeout else None,
             "retry_schedule": [d.total_seconds() for d in spec.policy.retry_schedule],
@@ -44,6 +45,8 @@ def spec_from_json(data: dict[str, Any]) -> domain.WebhookSpec:
         headers=headers_from_json(data.get("headers", [])),
         body_format=domain.BodyFormat(data["body_format"]),
         body=data.get("body", ""),
+        # Versions saved before Liquid existed are Jinja.
+        template_language=domain.TemplateLanguage(data.get("template_language", "JINJA")),
         policy=domain.DeliveryPolicy(
             timeout=timedelta(seconds=timeout) if timeout is not None else None,
             retry_schedule=tuple(timedelta(seconds=s) for s in policy.get("retry_schedule", [])),

@@ -57,6 +57,9 @@ COMMAND_TIMEOUT = 30.0
 """Seconds one statement may take before it counts as lost (UNAVAILABLE): a connection
 that broke without either side noticing must not hold its caller forever. Every query
 here is bounded far below it (retention deletes in small batches)."""
+ACQUIRE_TIMEOUT = 10.0
+"""Seconds a unit of work may wait for a pool connection (a free one, or a new one opened)
+before it counts as UNAVAILABLE: no caller, recorder or claim waits on the pool forever."""
 RELEASE_TIMEOUT = 5.0
 """Seconds a connection may take to go back to the pool before it is closed instead."""
 _PING_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, *UNAVAILABLE_ERRORS)
@@ -154,7 +157,7 @@ class Database:
         (a committed Send must not answer as failed).
         """
         try:
-            conn = await self.pool.acquire()
+            conn = await self.pool.acquire(timeout=ACQUIRE_TIMEOUT)
         except _UNAVAILABLE as e:
             raise errors.Unavailable(f"database unavailable: {describe(e)}") from e
         try:

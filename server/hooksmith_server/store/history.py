@@ -143,3 +143,20 @@ class HistoryStore:
             last = rows[limit - 1]
             return page, Position(last["create_time"], last["id"])
         return page, None
+
+    async def hourly_counts(
+        self, workspace_id: uuid.UUID, now: datetime, hours: int
+    ) -> Sequence[domain.HourlyCount]:
+        """Messages created in the `hours` hours up to `now`, counted by webhook, status
+        and hour, in one grouped query."""
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(self._q.hourly_counts, workspace_id, now, hours)
+        return [
+            domain.HourlyCount(
+                webhook_id=r["webhook_id"],
+                hours_ago=r["hours_ago"],
+                status=domain.MessageStatus(r["status"]),
+                count=r["n"],
+            )
+            for r in rows
+        ]

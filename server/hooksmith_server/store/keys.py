@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import logging
 import secrets
 import uuid
@@ -32,6 +33,16 @@ REVOKED_CHANNEL = "hooksmith_key_revoked"
 
 def hash_key(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+
+
+def digest_matches(stored: bytes, digest: bytes) -> bool:
+    """Whether a stored key hash is `digest`, compared in constant time.
+
+    The look-up already found the row by this digest; comparing again with
+    `hmac.compare_digest` keeps the decision itself free of a byte-by-byte comparison
+    whose time depends on where the two first differ.
+    """
+    return hmac.compare_digest(stored, digest)
 
 
 @dataclass(frozen=True)
@@ -94,12 +105,14 @@ class KeyStore:
     async def authenticate(self, key: str) -> domain.Caller | None:
         """The caller an active key stands for, or None; notes the key's use (once a minute).
 
-        The key is found by its SHA-256 in a unique index: no comparison ever runs on the
-        key itself, so how long a look-up takes tells nothing about any stored key.
+        The key is found by its SHA-256 in a unique index, and the stored hash is compared
+        with the computed one in constant time: no comparison ever runs on the key itself,
+        so how long a look-up takes tells nothing about any stored key.
         """
+        digest = hash_key(key)
         async with self._db.connection() as conn:
-            row = await conn.fetchrow(self._q.find_key, hash_key(key))
-        if row is None:
+            row = await conn.fetchrow(self._q.find_key, digest)
+        if row is None or not digest_matches(bytes(row["key_hash"]), digest):
             return None
         return domain.Caller(
             row["workspace_id"], row["workspace_name"], domain.Scope(row["scope"]), row["id"]

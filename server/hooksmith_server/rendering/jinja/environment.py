@@ -29,6 +29,7 @@ from hooksmith_server.rendering.jinja import builtin_filters, loops, sizes, valu
 from hooksmith_server.rendering.jinja.filters import FILTERS
 from hooksmith_server.rendering.jinja.recipient import RecipientValues
 from hooksmith_server.rendering.jinja.sandbox import BoundedSandbox
+from hooksmith_server.rendering.jinja.skip import SkipExtension
 from hooksmith_server.rendering.jinja.values import to_text
 
 # Methods a template may call on `tags` / `entry_event` when no key has that name.
@@ -151,6 +152,7 @@ class TemplateEnvironment(BoundedSandbox):
             }
         )
         self.filters[loops.LOOP_GUARD] = loops.guarded
+        self.add_extension(SkipExtension)
         # lipsum(n=100000) builds tens of megabytes; webhooks have no use for filler text.
         del self.globals["lipsum"]
         # `tojson` must see recipient values as plain JSON with whole numbers as ints.

@@ -18,6 +18,7 @@ from hooksmith_server.rendering.language import (
     OutputTooLarge,
     PlainText,
     RenderContext,
+    SkipRecipient,
 )
 
 _TEMPLATE_MARKERS = ("{{", "{%", "{#")
@@ -65,6 +66,8 @@ class JinjaTemplate:
                 if remaining < 0:
                     break
                 parts.append(chunk)
+        except SkipRecipient:
+            raise
         except Exception as exc:
             raise errors.InvalidArgument.field(self.field, self._describe(exc)) from exc
         budget.remaining = remaining

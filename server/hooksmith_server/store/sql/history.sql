@@ -64,3 +64,14 @@ WHERE m.workspace_id = $1
                                 coalesce($10::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY m.create_time DESC, m.id DESC
 LIMIT $11;
+
+-- name: hourly_counts
+-- Messages created in the $3 hours up to $2, by webhook, status and hour (0 = the last).
+SELECT webhook_id, status,
+       floor(extract(epoch FROM ($2::timestamptz - create_time)) / 3600)::int AS hours_ago,
+       count(*)::int AS n
+FROM messages
+WHERE workspace_id = $1
+  AND create_time > $2::timestamptz - make_interval(hours => $3::int)
+  AND create_time <= $2::timestamptz
+GROUP BY webhook_id, status, hours_ago;

@@ -14,10 +14,12 @@ INSERT INTO api_keys (id, workspace_id, key_hash, prefix, scope)
 VALUES ($1, $2, $3, $4, $5);
 
 -- name: find_key
--- An active key by its hash. Its last use is written only when the one recorded is a
--- minute old or more, so a busy key costs one write a minute, not one per call.
+-- An active key by its hash, with the hash as stored (compared again in constant time).
+-- Its last use is written only when the one recorded is a minute old or more, so a busy
+-- key costs one write a minute, not one per call.
 WITH found AS (
-    SELECT k.id, k.workspace_id, k.scope, k.prefix, k.last_use_time, w.name AS workspace_name
+    SELECT k.id, k.workspace_id, k.scope, k.prefix, k.key_hash, k.last_use_time,
+           w.name AS workspace_name
     FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
     WHERE k.key_hash = $1 AND k.revoke_time IS NULL
 ), touched AS (
@@ -26,7 +28,7 @@ WITH found AS (
     WHERE k.id = f.id
       AND (f.last_use_time IS NULL OR f.last_use_time < now() - interval '1 minute')
 )
-SELECT id, workspace_id, scope, prefix, workspace_name FROM found;
+SELECT id, workspace_id, scope, prefix, key_hash, workspace_name FROM found;
 
 -- name: count_keys
 SELECT count(*) FROM api_keys WHERE revoke_time IS NULL;
