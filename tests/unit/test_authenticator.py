@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from hooksmith_server import domain, errors
-from hooksmith_server.api.auth import Authenticator
+from hooksmith_server.api.auth import KEY_TTL, Authenticator
 
 KEY_ID = uuid.uuid4()
 CALLER = domain.Caller(uuid.uuid4(), "acme", domain.Scope.CONSOLE, KEY_ID)
@@ -127,3 +127,23 @@ async def test_losing_the_feed_empties_the_cache_and_stops_caching() -> None:
         assert keys.lookups == before + 2
     finally:
         task.cancel()
+
+
+async def test_a_revocation_whose_notice_never_came_holds_for_the_ttl_at_most() -> None:
+    # The feed looks open, but its connection died unnoticed: no notice arrives.
+    keys, revocations = Keys(), Revocations()
+    auth = Authenticator(keys, ttl=0.2)
+    task = await following(auth, revocations)
+    try:
+        await auth.authenticate(METADATA)
+        keys.revoked = True
+        assert await auth.authenticate(METADATA) == CALLER  # still remembered
+        await asyncio.sleep(0.25)
+        with pytest.raises(errors.Unauthenticated):
+            await auth.authenticate(METADATA)
+    finally:
+        task.cancel()
+
+
+def test_a_remembered_key_is_asked_about_again_within_seconds() -> None:
+    assert KEY_TTL <= 5.0

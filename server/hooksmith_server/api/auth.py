@@ -30,10 +30,12 @@ log = logging.getLogger(__name__)
 
 Metadata = Iterable[tuple[str, str | bytes]]
 
-KEY_TTL = 60.0
+KEY_TTL = 5.0
 """Seconds a valid key is trusted without asking the database again while the revocation
 feed is open. Revocation does not wait for it (the feed drops the key at once); it bounds
-how often a busy key is looked up, and so how often its last use is written."""
+how long a revoked key could still pass should the feed's connection die without either
+side noticing (a dropped idle connection behind a NAT, a pooler that does not pass
+LISTEN), at a cost of one look-up per key every few seconds."""
 RECONNECT_DELAY = 1.0
 """Seconds between attempts to open the revocation feed again after it was lost."""
 _MAX_REMEMBERED = 10_000
