@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import pytest
@@ -34,3 +35,15 @@ def test_outside_a_render_there_is_no_deadline() -> None:
         pass
     time.sleep(0.02)
     clock.check()
+
+
+def test_a_render_the_garbage_collector_interrupted_goes_on() -> None:
+    heap = [[i] for i in range(1_500_000)]  # a large heap makes a full collection slow
+    try:
+        with clock.budget(0.01):
+            started = time.thread_time()
+            gc.collect()
+            assert time.thread_time() - started > 0.01, "the collection was too quick to test"
+            clock.check()
+    finally:
+        del heap
