@@ -294,12 +294,6 @@ def _at(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
-def struct_pb(value: Any) -> struct_pb2.Struct:
-    out = struct_pb2.Struct()
-    out.update(value)
-    return out
-
-
 def spec(message: pb.WebhookSpec, field: str = "spec") -> domain.WebhookSpec:
     policy = message.policy
     return domain.WebhookSpec(

@@ -21,9 +21,6 @@ _RPC_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.
 _ATTEMPT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 _WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-OUTCOMES = ("succeeded", "retrying", "failed")
-"""What an attempt left its message as: delivered, to be tried again, or failed for good."""
-
 
 @dataclass(frozen=True)
 class QueueStats:

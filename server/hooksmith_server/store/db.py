@@ -42,7 +42,6 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.OperatorInterventionError,
     asyncpg.InsufficientResourcesError,
 )
-_UNAVAILABLE = UNAVAILABLE_ERRORS
 # What connecting can end in besides those: a database, role or password the server
 # does not know, or a URL that is not one.
 _REFUSALS: tuple[type[BaseException], ...] = (
@@ -158,11 +157,11 @@ class Database:
         """
         try:
             conn = await self.pool.acquire(timeout=ACQUIRE_TIMEOUT)
-        except _UNAVAILABLE as e:
+        except UNAVAILABLE_ERRORS as e:
             raise errors.Unavailable(f"database unavailable: {describe(e)}") from e
         try:
             yield conn
-        except _UNAVAILABLE as e:
+        except UNAVAILABLE_ERRORS as e:
             await self._release(conn)
             raise errors.Unavailable(f"database unavailable: {describe(e)}") from e
         except asyncpg.DataError as e:
