@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from hooksmith.v1 import webhooks_pb2 as pb
+from tests.harness import timing_receiver
 from tests.harness.history import all_history, wait_none_pending
 from tests.harness.protos import recipients, seconds, struct
 from tests.harness.server import StartServer
@@ -17,17 +16,6 @@ from tests.harness.workers import stop, worker
 pytestmark = pytest.mark.slow
 
 RATE = 20
-
-
-def timing_receiver(out: Path) -> tuple[subprocess.Popen[bytes], int]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.harness.timing_receiver", str(out)],
-        stdout=subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    port = int(process.stdout.readline())
-    process.stdout.close()
-    return process, port
 
 
 def most_in_a_window(times: list[float], width: float) -> int:
@@ -48,7 +36,7 @@ async def test_twenty_per_second_across_two_worker_processes(
     server = await start_server(workers=0)
     api = await server.api()
     arrivals = tmp_path / "arrivals"
-    receiver, port = timing_receiver(arrivals)
+    receiver, port = timing_receiver.start(arrivals)
     spec = pb.WebhookSpec(
         name="sms",
         url=f"http://127.0.0.1:{port}/sms",
