@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -22,7 +23,13 @@ RETRY_FIRST = 0.05
 RETRY_MAX = 0.5
 """The longest wait between retries: outcomes are stored soon after the database is back."""
 WARN_EVERY = 10.0
-"""Seconds of one outage between two warnings about the same batch."""
+"""Seconds between two warnings while outcomes cannot be stored."""
+SPLIT_AFTER = 3
+"""Refused tries of one batch before it is split in halves. A refusal that is not an
+outage (a statement timeout, a value the driver cannot send) comes back every time: split
+down to one outcome, it holds back only that outcome, which is then stored without its
+request and response if those are what the database refuses. Through an outage every
+outcome is still kept whole, since the full outcome is always tried first."""
 
 
 class Recorder:
@@ -46,6 +53,7 @@ class Recorder:
         self._metrics = metrics if metrics is not None else Metrics()
         # Bounded: when the database falls behind, deliveries wait instead of piling up.
         self._pending: asyncio.Queue[domain.Outcome] = asyncio.Queue(maxsize=max_pending)
+        self._next_warning = 0.0
 
     async def submit(self, outcome: domain.Outcome) -> None:
         await self._pending.put(outcome)
@@ -78,7 +86,7 @@ class Recorder:
         self._changed(changes)
         log_outcomes(batch)
 
-    async def _stored(self, outcomes: list[domain.Outcome]) -> Sequence[breaker.Change]:
+    async def _stored(self, outcomes: Sequence[domain.Outcome]) -> Sequence[breaker.Change]:
         """Record `outcomes`, waiting out any database outage: an outcome is kept until stored.
 
         Dropping it would let its lease expire and the message be sent a second time.
@@ -86,22 +94,31 @@ class Recorder:
         so deliveries wait rather than outcomes pile up (or are lost).
         """
         delay = RETRY_FIRST
-        waited = 0.0
-        next_warning = 0.0
+        tries = 0
         while True:
             try:
                 return await self._queue.record(outcomes)
             except errors.Unavailable as e:
-                if waited >= next_warning:
-                    log.warning(
-                        "recording %d outcomes failed (%s); keeping them and retrying",
-                        len(outcomes),
-                        e,
-                    )
-                    next_warning = waited + WARN_EVERY
-                await asyncio.sleep(delay)
-                waited += delay
-                delay = min(delay * 2, RETRY_MAX)
+                tries += 1
+                self._warn(len(outcomes), e)
+                if tries >= SPLIT_AFTER:
+                    if len(outcomes) > 1:
+                        half = len(outcomes) // 2
+                        first = await self._stored(outcomes[:half])
+                        return [*first, *await self._stored(outcomes[half:])]
+                    if (bare := _bare(outcomes[0], e)) is not None:
+                        with contextlib.suppress(errors.Unavailable):
+                            return await self._queue.record([bare])
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+
+    def _warn(self, count: int, error: errors.Unavailable) -> None:
+        now = asyncio.get_running_loop().time()
+        if now >= self._next_warning:
+            self._next_warning = now + WARN_EVERY
+            log.warning(
+                "recording %d outcomes failed (%s); keeping them and retrying", count, error
+            )
 
     async def _write_one(self, outcome: domain.Outcome) -> None:
         try:
@@ -130,6 +147,19 @@ class Recorder:
         log_changes(changes)
         for change in changes:
             self._metrics.breaker_changed(opened=change.opened)
+
+
+def _bare(outcome: domain.Outcome, error: BaseException) -> domain.Outcome | None:
+    """`outcome` without its request and response, saying why; None if it has neither."""
+    if outcome.request is None and outcome.response is None:
+        return None
+    why = f"the request and response could not be stored ({error})"
+    return replace(
+        outcome,
+        request=None,
+        response=None,
+        error=f"{why}; {outcome.error}" if outcome.error else why,
+    )
 
 
 def log_changes(changes: Sequence[breaker.Change]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hooksmith_server import breaker, domain, errors
@@ -47,6 +48,9 @@ class OutageQueue:
         return 0
 
     async def interrupt(self, claims: Sequence[domain.Claim]) -> int:
+        return 0
+
+    async def release(self, claims: Sequence[domain.Claim]) -> int:
         return 0
 
     async def next_due(self) -> datetime | None:
@@ -109,3 +113,49 @@ async def test_outcomes_are_kept_through_an_outage_and_submit_waits_meanwhile() 
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
+
+
+class PoisonQueue(OutageQueue):
+    """A database that is up, but times out on every write holding one outcome's response."""
+
+    def __init__(self, poison: uuid.UUID) -> None:
+        super().__init__(failures=0)
+        self.poison = poison
+
+    async def record(self, outcomes: Sequence[domain.Outcome]) -> Sequence[breaker.Change]:
+        self.calls += 1
+        if any(o.claim.id == self.poison and o.response is not None for o in outcomes):
+            raise errors.Unavailable("database unavailable: canceling statement due to timeout")
+        self.stored += outcomes
+        return []
+
+
+def answered(n: int) -> domain.Outcome:
+    response = domain.HttpResponse(status_code=200, headers=(), body="{}", body_truncated=False)
+    return replace(outcome(n), response=response)
+
+
+async def test_an_outcome_refused_every_time_holds_back_only_itself() -> None:
+    batch = [answered(n) for n in range(40)]
+    poison = batch[17]
+    queue = PoisonQueue(poison.claim.id)
+    recorder = Recorder(queue)
+    runner = asyncio.create_task(recorder.run())
+    try:
+        for o in batch:
+            await recorder.submit(o)
+        await asyncio.wait_for(recorder.drain(), 30)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+
+    assert [o.claim.id for o in queue.stored] == [o.claim.id for o in batch]
+    stored = {o.claim.id: o for o in queue.stored}
+    assert all(stored[o.claim.id].response is not None for o in batch if o is not poison)
+    kept = stored[poison.claim.id]
+    assert kept.response is None
+    assert kept.status is domain.MessageStatus.SUCCEEDED
+    assert kept.error is not None
+    assert "could not be stored" in kept.error
+    # Split in halves, not retried one by one: far fewer writes than outcomes.
+    assert queue.calls < len(batch)
