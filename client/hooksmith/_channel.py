@@ -74,6 +74,21 @@ def send_backoffs() -> Iterator[float]:
         cap = min(cap * BACKOFF_MULTIPLIER, MAX_BACKOFF)
 
 
+START_CURSOR_METADATA = "hooksmith-start-cursor"
+"""WatchOutcomes' initial metadata: a cursor of where the stream starts."""
+WATCH_RECONNECTS = 10
+"""Reconnects in a row, none of them reaching the server, before `watch_outcomes` gives up."""
+
+
+def watch_backoffs(reconnects: int = WATCH_RECONNECTS) -> Iterator[float]:
+    """Delays before each reconnect of an outcome stream: random up to a cap that grows by
+    the multiplier to `MAX_BACKOFF`, `reconnects` of them."""
+    cap = INITIAL_BACKOFF
+    for _ in range(reconnects):
+        yield random.uniform(cap / 2, cap)
+        cap = min(cap * BACKOFF_MULTIPLIER, MAX_BACKOFF)
+
+
 @dataclass(frozen=True)
 class Connection:
     """A resolved target and key, and the credentials to reach the target with."""

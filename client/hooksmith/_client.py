@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
 
@@ -15,10 +15,13 @@ from hooksmith import _requests as build
 from hooksmith import errors
 from hooksmith._channel import (
     DEFAULT_DEADLINE,
+    START_CURSOR_METADATA,
+    WATCH_RECONNECTS,
     channel_options,
     check_deadline,
     resolve,
     send_backoffs,
+    watch_backoffs,
 )
 from hooksmith._requests import MessageKind, MessageStatus, RecipientLike, Spec, Time, Values
 from hooksmith.v1 import webhooks_pb2 as pb
@@ -311,6 +314,83 @@ class Client:
         request = pb.PurgeUserRequest(user_id=user_id)
         response = await self._call(self._stub.PurgeUser, request, deadline)
         return response.purged_messages
+
+    async def watch_outcomes(
+        self,
+        *,
+        webhook_ids: Iterable[str] = (),
+        labels: Mapping[str, str] | None = None,
+        after_cursor: str = "",
+        include_test: bool = False,
+        reconnects: int = WATCH_RECONNECTS,
+    ) -> AsyncGenerator[pb.Outcome, None]:
+        """Every message of the workspace as it finishes (SUCCEEDED, FAILED or SKIPPED), in
+        the stream's order, without end: after `after_cursor` (an `Outcome.cursor` kept
+        from before), or from now on when it is empty. Only `webhook_ids` (empty: all),
+        messages with all of `labels`, and test messages when `include_test`.
+
+        A stream cut by UNAVAILABLE (a restart, a lost connection) is opened again after
+        the last outcome yielded, so none is missed or repeated; `reconnects` attempts in
+        a row, with a growing delay, before `errors.Unavailable` is raised. Keep the
+        cursor of each outcome once handled to resume after a restart of your own."""
+        request = build.watch_outcomes(webhook_ids, labels, after_cursor, include_test)
+        delays = watch_backoffs(reconnects)
+        while True:
+            call = self._stub.WatchOutcomes(request, metadata=self._metadata)
+            try:
+                for key, value in await call.initial_metadata() or ():
+                    if key != START_CURSOR_METADATA:
+                        continue
+                    # The server took the stream: reconnects count from zero again.
+                    delays = watch_backoffs(reconnects)
+                    if not request.after_cursor:
+                        # Where the stream began: a reconnect before the first outcome
+                        # misses nothing either.
+                        request.after_cursor = str(value)
+                async for response in call:
+                    for outcome in response.outcomes:
+                        yield outcome
+                        request.after_cursor = outcome.cursor
+                return
+            except grpc.RpcError as error:
+                failure = errors.from_rpc_error(error)
+                delay = next(delays, None) if isinstance(failure, errors.Unavailable) else None
+                if delay is None:
+                    raise failure from error
+            finally:
+                call.cancel()
+            await asyncio.sleep(delay)
+
+    async def retry_failed(
+        self,
+        webhook_id: str,
+        start: Time,
+        end: Time,
+        *,
+        request_id: str = "",
+        deadline: float | None = None,
+    ) -> int:
+        """Queue a manual attempt of every FAILED live message of the webhook created in
+        [start, end) (at most 31 days); returns how many. With `request_id`, a repeat
+        within 24 h returns the first call's count and queues nothing."""
+        request = build.retry_failed(webhook_id, start, end, request_id)
+        response = await self._call(self._stub.RetryFailed, request, deadline)
+        return response.retried_messages
+
+    async def get_alert_settings(self, *, deadline: float | None = None) -> pb.AlertSettings:
+        """Where the workspace's operator alerts go, and their signing secret."""
+        request = pb.GetAlertSettingsRequest()
+        response = await self._call(self._stub.GetAlertSettings, request, deadline)
+        return response.settings
+
+    async def update_alert_settings(
+        self, url: str, *, deadline: float | None = None
+    ) -> pb.AlertSettings:
+        """Send the workspace's operator alerts to `url` (an empty one stops them); the
+        signing secret is made on the first set and kept after."""
+        request = pb.UpdateAlertSettingsRequest(settings=pb.AlertSettings(url=url))
+        response = await self._call(self._stub.UpdateAlertSettings, request, deadline)
+        return response.settings
 
     # Plumbing
 

@@ -12,7 +12,8 @@ from hooksmith.v1 import webhooks_pb2 as pb
 
 Spec: TypeAlias = pb.WebhookSpec | Mapping[str, Any]
 """A `WebhookSpec`, or a dict in its JSON form (`{"name": ..., "url": ..., "headers": [...],
-"policy": {"timeout": "5s"}}`; proto field names and camelCase both work)."""
+"policy": {"timeout": "5s"}}`; proto field names and camelCase both work). Its `"auth"` may
+be an `Auth` message (`hooksmith.auth`)."""
 
 RecipientLike: TypeAlias = pb.Recipient | Mapping[str, Any]
 """A `Recipient`, or a dict: `{"user_id": "u1", "tags": {...}, "entry_event": {...}}`."""
@@ -29,7 +30,12 @@ MessageKind: TypeAlias = pb.MessageKind.ValueType
 def spec(value: Spec) -> pb.WebhookSpec:
     if isinstance(value, pb.WebhookSpec):
         return value
-    return json_format.ParseDict(dict(value), pb.WebhookSpec())
+    fields = dict(value)
+    auth = fields.get("auth")
+    if isinstance(auth, pb.Auth):
+        # As `hooksmith.auth` makes it.
+        fields["auth"] = json_format.MessageToDict(auth, preserving_proto_field_name=True)
+    return json_format.ParseDict(fields, pb.WebhookSpec())
 
 
 def recipient(value: RecipientLike) -> pb.Recipient:
@@ -158,6 +164,31 @@ def list_history(
         labels=dict(labels or {}),
         page_size=page_size,
         page_token=page_token,
+    )
+
+
+def retry_failed(webhook_id: str, start: Time, end: Time, request_id: str) -> pb.RetryFailedRequest:
+    return pb.RetryFailedRequest(
+        webhook_id=webhook_id,
+        start_time=timestamp(start),
+        end_time=timestamp(end),
+        request_id=request_id,
+    )
+
+
+def watch_outcomes(
+    webhook_ids: Iterable[str],
+    labels: Mapping[str, str] | None,
+    after_cursor: str,
+    include_test: bool,
+) -> pb.WatchOutcomesRequest:
+    if isinstance(webhook_ids, str):
+        raise TypeError("webhook_ids takes a list of webhook ids, not one string")
+    return pb.WatchOutcomesRequest(
+        webhook_ids=list(webhook_ids),
+        labels=dict(labels or {}),
+        after_cursor=after_cursor,
+        include_test=include_test,
     )
 
 

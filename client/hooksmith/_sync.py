@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
 
@@ -14,10 +14,13 @@ from hooksmith import _requests as build
 from hooksmith import errors
 from hooksmith._channel import (
     DEFAULT_DEADLINE,
+    START_CURSOR_METADATA,
+    WATCH_RECONNECTS,
     channel_options,
     check_deadline,
     resolve,
     send_backoffs,
+    watch_backoffs,
 )
 from hooksmith._requests import MessageKind, MessageStatus, RecipientLike, Spec, Time, Values
 from hooksmith.v1 import webhooks_pb2 as pb
@@ -308,6 +311,72 @@ class SyncClient:
         request = pb.PurgeUserRequest(user_id=user_id)
         response = self._call(self._stub.PurgeUser, request, deadline)
         return response.purged_messages
+
+    def watch_outcomes(
+        self,
+        *,
+        webhook_ids: Iterable[str] = (),
+        labels: Mapping[str, str] | None = None,
+        after_cursor: str = "",
+        include_test: bool = False,
+        reconnects: int = WATCH_RECONNECTS,
+    ) -> Generator[pb.Outcome, None, None]:
+        """Every message of the workspace as it finishes, as `Client.watch_outcomes` (the
+        same filters, resume and reconnects), blocking between outcomes. Close the
+        iterator (or leave the loop) to end the stream."""
+        request = build.watch_outcomes(webhook_ids, labels, after_cursor, include_test)
+        delays = watch_backoffs(reconnects)
+        while True:
+            call = self._stub.WatchOutcomes(request, metadata=self._metadata)
+            try:
+                for key, value in call.initial_metadata() or ():
+                    if key != START_CURSOR_METADATA:
+                        continue
+                    delays = watch_backoffs(reconnects)
+                    if not request.after_cursor:
+                        request.after_cursor = str(value)
+                for response in call:
+                    for outcome in response.outcomes:
+                        yield outcome
+                        request.after_cursor = outcome.cursor
+                return
+            except grpc.RpcError as error:
+                failure = errors.from_rpc_error(error)
+                delay = next(delays, None) if isinstance(failure, errors.Unavailable) else None
+                if delay is None:
+                    raise failure from error
+            finally:
+                call.cancel()
+            time.sleep(delay)
+
+    def retry_failed(
+        self,
+        webhook_id: str,
+        start: Time,
+        end: Time,
+        *,
+        request_id: str = "",
+        deadline: float | None = None,
+    ) -> int:
+        """Queue a manual attempt of every FAILED live message of the webhook created in
+        [start, end) (at most 31 days); returns how many. With `request_id`, a repeat
+        within 24 h returns the first call's count and queues nothing."""
+        request = build.retry_failed(webhook_id, start, end, request_id)
+        response = self._call(self._stub.RetryFailed, request, deadline)
+        return response.retried_messages
+
+    def get_alert_settings(self, *, deadline: float | None = None) -> pb.AlertSettings:
+        """Where the workspace's operator alerts go, and their signing secret."""
+        request = pb.GetAlertSettingsRequest()
+        response = self._call(self._stub.GetAlertSettings, request, deadline)
+        return response.settings
+
+    def update_alert_settings(self, url: str, *, deadline: float | None = None) -> pb.AlertSettings:
+        """Send the workspace's operator alerts to `url` (an empty one stops them); the
+        signing secret is made on the first set and kept after."""
+        request = pb.UpdateAlertSettingsRequest(settings=pb.AlertSettings(url=url))
+        response = self._call(self._stub.UpdateAlertSettings, request, deadline)
+        return response.settings
 
     # Plumbing
 

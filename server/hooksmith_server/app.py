@@ -26,6 +26,8 @@ from hooksmith_server.config import Settings
 from hooksmith_server.console.session import Sessions
 from hooksmith_server.console.web import Console
 from hooksmith_server.delivery import egress, signing
+from hooksmith_server.delivery.alerts import AlertWorker
+from hooksmith_server.delivery.credentials import Credentials
 from hooksmith_server.delivery.deliverer import Deliverer
 from hooksmith_server.delivery.dispatcher import Dispatcher
 from hooksmith_server.delivery.recorder import Recorder
@@ -33,20 +35,25 @@ from hooksmith_server.delivery.sender import HttpSender
 from hooksmith_server.observability.admin import AdminServer
 from hooksmith_server.observability.metrics import Metrics
 from hooksmith_server.observability.tracing import Tracing
+from hooksmith_server.service.alerts import Alerts
 from hooksmith_server.service.messages import Messages
+from hooksmith_server.service.outcomes import Outcomes
 from hooksmith_server.service.retention import Retention
 from hooksmith_server.service.versions import Versions
 from hooksmith_server.service.webhooks import Webhooks
 from hooksmith_server.store import crypto, embedded, migrations, sealing
 from hooksmith_server.store import db as store_db
+from hooksmith_server.store.alerts import AlertStore
 from hooksmith_server.store.catalog import Clock, WebhookStore, utc_now
 from hooksmith_server.store.destinations import DestinationStore
 from hooksmith_server.store.gauges import QueueGaugeStore
 from hooksmith_server.store.history import HistoryStore
 from hooksmith_server.store.intake import Intake
 from hooksmith_server.store.keys import KeyStore
+from hooksmith_server.store.outcomes import OutcomeStore
 from hooksmith_server.store.purge import PurgeStore
 from hooksmith_server.store.queue import QueueStore
+from hooksmith_server.store.recovery import RecoveryStore
 from hooksmith_server.store.retention import RetentionStore
 
 log = logging.getLogger(__name__)
@@ -123,6 +130,8 @@ class Application:
     recorder: Recorder | None = None
     health_watcher: HealthWatcher | None = None
     authenticator: Authenticator | None = None
+    outcomes: Outcomes | None = None
+    """The WatchOutcomes streams of this server, ended first when it stops."""
     port: int = 0
     clock: Clock = utc_now
     """The time the catalog stamps rows with and expires rotated secrets by."""
@@ -163,18 +172,22 @@ class Application:
         renderer = rendering.Renderer()
         catalog = WebhookStore(self.database, keyring=keyring, clock=self.clock)
         breakers = breaker.Policy(settings.breaker_threshold, settings.breaker_cooldown)
-        queue = QueueStore(self.database, breakers)
+        queue = QueueStore(self.database, breakers, alert_window=settings.alert_window)
+        alert_store = AlertStore(self.database, keyring=keyring)
         history = HistoryStore(self.database)
         versions = Versions(catalog, renderer)
         secrets = signing.SigningSecrets(catalog)
         guard = egress.EgressGuard(settings.egress_allow)
         self.session = HttpSender.create_session(guard, limit=max(64, settings.workers + 20))
+        sender = HttpSender(self.session, guard)
         deliverer = Deliverer(
             versions,
             secrets,
-            HttpSender(self.session, guard),
+            sender,
             metrics=self.metrics,
             tracing=tracing,
+            # OAuth2 tokens, fetched through the same guarded sender, shared by every attempt.
+            tokens=Credentials(sender),
         )
 
         if settings.workers > 0:
@@ -196,10 +209,14 @@ class Application:
                 interval=settings.retention_interval.total_seconds(),
                 clock=self.clock,
             )
+            alert_worker = AlertWorker(
+                alert_store, sender, poll=settings.poll_interval.total_seconds()
+            )
             self._tasks += [
                 asyncio.create_task(supervise("recorder", recorder.run)),
                 asyncio.create_task(supervise("dispatcher", self.dispatcher.run)),
                 asyncio.create_task(supervise("retention", retention.run)),
+                asyncio.create_task(supervise("alerts", alert_worker.run)),
             ]
         console_parts: tuple[Webhooks, Messages, Authenticator] | None = None
         if self.serve_grpc:
@@ -216,6 +233,7 @@ class Application:
                 deliverer,
                 lease_margin=settings.lease_margin,
                 purges=PurgeStore(self.database),
+                recovery=RecoveryStore(self.database),
             )
             keys = KeyStore(self.database)
             self.authenticator = authenticator = Authenticator(keys)
@@ -225,7 +243,12 @@ class Application:
                     supervise("key revocations", lambda: authenticator.follow(keys))
                 )
             )
-            servicer = WebhookServicer(authenticator, webhooks, messages)
+            self.outcomes = outcomes = Outcomes(OutcomeStore(self.database), versions)
+            # Streams wake the moment any process finishes a message of their workspace.
+            self._tasks.append(asyncio.create_task(supervise("outcome notices", outcomes.follow)))
+            servicer = WebhookServicer(
+                authenticator, webhooks, messages, Alerts(alert_store), outcomes
+            )
             await self._serve(servicer)
             console_parts = (webhooks, messages, authenticator)
         if settings.admin_listen is not None:
@@ -293,6 +316,10 @@ class Application:
         def left() -> float:
             return max(0.0, deadline - loop.time())
 
+        if self.outcomes is not None:
+            # Streams never end by themselves: told to end now, their clients resume
+            # elsewhere instead of holding the grace period.
+            self.outcomes.stop()
         if self.server is not None:
             await self.server.stop(left())
             self.server = None

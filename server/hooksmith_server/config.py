@@ -42,6 +42,9 @@ class Settings:
     breaker_cooldown: timedelta = timedelta(seconds=30)
     """HOOKSMITH_BREAKER_COOLDOWN: the first pause; it doubles on each trip in a row, up to
     10 minutes."""
+    alert_window: timedelta = timedelta(minutes=10)
+    """HOOKSMITH_ALERT_WINDOW: messages of a webhook that fail for good within this long
+    (from the first) share one `webhook.messages_failed` alert; more than 0."""
     egress_allow: tuple[Network, ...] = ()
     """HOOKSMITH_EGRESS_ALLOW: CIDRs (comma- or space-separated) exempt from the SSRF guard."""
     history_retention: timedelta = timedelta(days=30)
@@ -150,6 +153,9 @@ class Settings:
         if retention_interval <= timedelta(0):
             # Zero would sweep in a loop without pause.
             raise ConfigError("HOOKSMITH_RETENTION_INTERVAL: must be more than 0")
+        alert_window = duration("ALERT_WINDOW", d.alert_window)
+        if alert_window <= timedelta(0):
+            raise ConfigError("HOOKSMITH_ALERT_WINDOW: must be more than 0")
         level = (get("LOG_LEVEL") or d.log_level).upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"HOOKSMITH_LOG_LEVEL: unknown level {level!r}")
@@ -206,6 +212,7 @@ class Settings:
             ),
             breaker_threshold=integer("BREAKER_THRESHOLD", d.breaker_threshold, 0),
             breaker_cooldown=duration("BREAKER_COOLDOWN", d.breaker_cooldown),
+            alert_window=alert_window,
             egress_allow=allow,
             history_retention=duration("HISTORY_RETENTION", d.history_retention),
             retention_interval=retention_interval,

@@ -42,6 +42,8 @@ class TemplateLanguage(enum.StrEnum):
 class WebhookState(enum.StrEnum):
     ACTIVE = "ACTIVE"
     ARCHIVED = "ARCHIVED"
+    DISABLED = "DISABLED"
+    """Every attempt failed for the policy's `disable_after`; Update enables it again."""
 
 
 class MessageKind(enum.StrEnum):
@@ -63,7 +65,8 @@ class AttemptTrigger(enum.StrEnum):
 
 
 class Scope(enum.StrEnum):
-    """What an API key may do: `console` everything, `journey` Send, Get, List, Render."""
+    """What an API key may do: `console` everything, `journey` Send, Get, List, Render
+    and WatchOutcomes."""
 
     CONSOLE = "console"
     JOURNEY = "journey"
@@ -88,6 +91,52 @@ class DeliveryPolicy:
     """Delays before each retry; empty means the default schedule."""
     rate_limit: float | None = None
     """Requests per second at most, across every process; None means no limit."""
+    disable_after: timedelta | None = None
+    """Disable the webhook once every attempt has failed for this long; None never does."""
+
+
+@dataclass(frozen=True)
+class BasicAuth:
+    """`Authorization: Basic base64(username:password)`."""
+
+    username: str
+    # Secrets stay out of reprs, so no log line or traceback can carry one.
+    password: str = field(repr=False)
+    """Secret."""
+
+
+@dataclass(frozen=True)
+class BearerAuth:
+    """`Authorization: Bearer <token>`."""
+
+    token: str = field(repr=False)
+    """Secret."""
+
+
+@dataclass(frozen=True)
+class OAuth2ClientCredentials:
+    """A token fetched with the client credentials grant, sent as a bearer token."""
+
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    """Secret."""
+    scopes: tuple[str, ...] = ()
+    audience: str = ""
+    """Sent as `audience` when set."""
+
+
+Auth = BasicAuth | BearerAuth | OAuth2ClientCredentials
+"""How a webhook's requests authenticate to the receiver."""
+
+
+@dataclass(frozen=True)
+class Capture:
+    """A value of a 2xx JSON response to keep on the message, under `name`."""
+
+    name: str
+    pointer: str
+    """An RFC 6901 JSON pointer into the response body, e.g. `/data/code`."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +152,10 @@ class WebhookSpec:
     body: str = ""
     policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     template_language: TemplateLanguage = TemplateLanguage.JINJA
+    auth: Auth | None = None
+    """The Authorization header made at send time; None sends none of its own."""
+    capture: tuple[Capture, ...] = ()
+    """Values kept from each 2xx JSON response (`MessageRecord.captured`)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +185,8 @@ class Webhook:
     """Filled where callers see it (Get, List); None where it is not needed."""
     created_by_key: str = ""
     """The prefix of the API key that saved this version; empty if not recorded."""
+    state_reason: str = ""
+    """Why the webhook is DISABLED; empty otherwise."""
 
 
 @dataclass(frozen=True)
@@ -241,6 +296,9 @@ class Outcome:
     """What the attempt says of the receiver: it answered 2xx (True); it failed as a
     down or overloaded receiver does (False: connection error, timeout, 408, 429, 5xx);
     or neither (None: another 4xx, a redirect, or no request made)."""
+    captured: Mapping[str, str] | None = None
+    """The values the webhook's `capture` named, from a 2xx JSON response; None when
+    nothing was captured."""
 
 
 @dataclass(frozen=True)
@@ -277,6 +335,8 @@ class MessageRecord:
     attempts: tuple[AttemptRecord, ...] = ()
     purge_time: datetime | None = None
     """When PurgeUser erased its request, response, recipient and data; None if never."""
+    captured: Mapping[str, str] = field(default_factory=dict)
+    """The values its webhook's `capture` named, from its last attempt's 2xx response."""
 
 
 @dataclass(frozen=True)
@@ -301,3 +361,60 @@ class HourlyCount:
     """0 for the hour up to now, 1 for the one before, and so on."""
     status: MessageStatus
     count: int
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where a workspace's operator alerts go, and the secret they are signed with."""
+
+    url: str = ""
+    """Empty: the workspace records no alerts."""
+    signing_secret: str = ""
+
+
+@dataclass(frozen=True)
+class AlertDelivery:
+    """An alert event taken from the outbox for one attempt, under a lease."""
+
+    id: uuid.UUID
+    """The event's id: its `webhook-id` header, the same on every attempt."""
+    workspace_id: uuid.UUID
+    type: str
+    payload: JsonObject
+    """The JSON body: `type`, `timestamp` and `data`."""
+    url: str
+    signing_secret: str
+    attempts: int
+    """This attempt's number, counting from 1."""
+    create_time: datetime
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    """One time a message finished, as WatchOutcomes streams it."""
+
+    xid: int
+    """The id of the transaction that finished it: the stream is ordered by (xid, seq)."""
+    seq: int
+    message_id: uuid.UUID
+    webhook_id: uuid.UUID
+    user_id: str
+    labels: Mapping[str, str]
+    kind: MessageKind
+    status: MessageStatus
+    status_code: int
+    """The last response's status code; 0 when none arrived."""
+    error: str | None
+    captured: Mapping[str, str]
+    finish_time: datetime
+
+
+@dataclass(frozen=True)
+class OutcomeFilter:
+    """Which outcomes a stream shows; every set field must match."""
+
+    webhook_ids: tuple[uuid.UUID, ...] = ()
+    """Empty: every webhook."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    include_test: bool = False
+    """Test messages too; otherwise only live ones."""

@@ -82,3 +82,37 @@ def _id(value: object) -> uuid.UUID:
     if not isinstance(value, str):
         raise TypeError("the id is not a string")
     return uuid.UUID(value)
+
+
+_MAX_BIGINT = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class StreamPosition:
+    """A place in the outcome stream: just after the outcome written by transaction `xid`
+    as row `seq` (the stream is ordered by both)."""
+
+    xid: int
+    seq: int
+
+
+def encode_cursor(position: StreamPosition) -> str:
+    raw = json.dumps({"x": position.xid, "s": position.seq}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, field: str = "after_cursor") -> StreamPosition:
+    """The position `cursor` names; a cursor not made by `encode_cursor` fails here,
+    naming the field."""
+    if len(cursor) > _MAX_TOKEN_CHARS:
+        raise errors.InvalidArgument.field(field, "is longer than any cursor a stream returns")
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        xid, seq = data["x"], data["s"]
+        if not all(type(v) is int and 0 <= v <= _MAX_BIGINT for v in (xid, seq)):
+            raise ValueError("out of range")
+    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):
+        raise errors.InvalidArgument.field(
+            field, "is not a cursor returned by WatchOutcomes (Outcome.cursor)"
+        ) from None
+    return StreamPosition(xid, seq)

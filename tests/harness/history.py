@@ -16,6 +16,7 @@ async def create(
     schedule: tuple[float, ...] = (0.05, 0.05),
     timeout: float = 5.0,
     headers: tuple[pb.Header, ...] = (),
+    rate_limit: float = 0.0,
 ) -> pb.Webhook:
     spec = pb.WebhookSpec(
         name="test",
@@ -23,7 +24,9 @@ async def create(
         body=body,
         headers=list(headers),
         policy=pb.DeliveryPolicy(
-            timeout=seconds(timeout), retry_schedule=[seconds(s) for s in schedule]
+            timeout=seconds(timeout),
+            retry_schedule=[seconds(s) for s in schedule],
+            rate_limit=rate_limit,
         ),
     )
     return (await api.Create(pb.CreateRequest(spec=spec))).webhook

@@ -35,6 +35,7 @@ def test_every_variable_is_read() -> None:
             "HOOKSMITH_HOST_CONCURRENCY": "8",
             "HOOKSMITH_BREAKER_THRESHOLD": "0",
             "HOOKSMITH_BREAKER_COOLDOWN": "2m",
+            "HOOKSMITH_ALERT_WINDOW": "30m",
             "HOOKSMITH_EGRESS_ALLOW": "10.1.0.0/16, ::1/128",
             "HOOKSMITH_HISTORY_RETENTION": "12h",
             "HOOKSMITH_RETENTION_INTERVAL": "500ms",
@@ -52,6 +53,7 @@ def test_every_variable_is_read() -> None:
     assert s.host_concurrency == 8
     assert s.breaker_threshold == 0
     assert s.breaker_cooldown == timedelta(minutes=2)
+    assert s.alert_window == timedelta(minutes=30)
     assert s.egress_allow == (
         ipaddress.ip_network("10.1.0.0/16"),
         ipaddress.ip_network("::1/128"),
@@ -75,6 +77,7 @@ def test_every_variable_is_read() -> None:
         ("HISTORY_RETENTION", "a month", "duration"),
         ("RETENTION_INTERVAL", "hourly", "duration"),
         ("RETENTION_INTERVAL", "0s", "more than 0"),
+        ("ALERT_WINDOW", "0s", "more than 0"),
         ("LOG_LEVEL", "loud", "unknown level"),
         ("LISTEN", "50051", "host:port"),
     ],

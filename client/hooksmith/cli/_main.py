@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from hooksmith import errors
 from hooksmith._sync import SyncClient
-from hooksmith.cli import _messages, _webhooks
+from hooksmith.cli import _messages, _outcomes, _webhooks
 from hooksmith.cli._connection import API_KEY_ENV, DEFAULT_TARGET, TARGET_ENV, resolve
 from hooksmith.cli._context import Context
 from hooksmith.cli._inputs import UsageError, read_text
@@ -463,6 +463,86 @@ example:
     )
     p.add_argument("user_id", metavar="USER_ID", help="the user (Recipient.user_id)")
 
+    p = _command(
+        subparsers,
+        "retry-failed",
+        _messages.retry_failed,
+        "queue a manual attempt of every failed live message of a webhook in a time window",
+        description="""\
+Queue a manual attempt of every FAILED live message of the webhook created in the
+window (at most 31 days), as `retry` does for one: for the morning after a receiver's
+outage. Purged messages are left out. Needs a console key. With --request-id, running
+the same command again within 24 h prints the first run's count and queues nothing;
+without it, a second run finds those messages no longer failed.""",
+        epilog="""\
+example:
+  hooksmith retry-failed WEBHOOK_ID --since 2026-03-02T22:00:00Z --until 2026-03-03T06:00:00Z""",
+    )
+    p.add_argument("id", metavar="WEBHOOK_ID", help="the webhook")
+    p.add_argument(
+        "--since",
+        metavar="TIME",
+        required=True,
+        help="created at or after TIME (ISO 8601, or 30m, 2h, 7d ago)",
+    )
+    p.add_argument("--until", metavar="TIME", help="created before TIME (default: now)")
+    p.add_argument(
+        "--request-id", metavar="ID", help="repeat-safe: the same id again queues nothing"
+    )
+
+    group = subparsers.add_parser(
+        "alerts",
+        help="show or set where the workspace's operator alerts go",
+        description="Show or set the URL that receives the workspace's operator alerts.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _connection_options(group, top=False)
+    alert_commands = group.add_subparsers(dest="alerts_command", metavar="COMMAND", required=True)
+    _command(
+        alert_commands,
+        "get",
+        _messages.alerts_get,
+        "show the alert URL and its signing secret",
+    )
+    p = _command(
+        alert_commands,
+        "set",
+        _messages.alerts_set,
+        'send the workspace\'s alerts to URL ("" stops them)',
+    )
+    p.add_argument("url", metavar="URL", help='http:// or https:// URL; "" clears it')
+
+
+def _outcome_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    p = _command(
+        subparsers,
+        "outcomes",
+        _outcomes.outcomes,
+        "print messages as they finish (WatchOutcomes), until Ctrl-C",
+        description="""\
+Print each message of the workspace as it finishes (succeeded, failed or skipped), in the
+stream's order, until Ctrl-C or --limit: from now on, or after --after CURSOR (the last
+column of an earlier line), missing none and repeating none. RESULT is the captured values,
+or why the message failed or was skipped. With --json, one JSON object per line.""",
+        epilog="""\
+examples:
+  hooksmith outcomes --label journey=welcome
+  hooksmith outcomes --webhook WEBHOOK_ID --after CURSOR --limit 100 --json""",
+    )
+    p.add_argument(
+        "--webhook", metavar="ID", action="append", help="outcomes of this webhook; repeatable"
+    )
+    p.add_argument(
+        "--label", metavar="KEY=VALUE", action="append", default=[], help="with this label"
+    )
+    p.add_argument("--include-test", action="store_true", help="test messages too")
+    p.add_argument("--after", metavar="CURSOR", help="resume after this outcome's cursor")
+    p.add_argument(
+        "--limit", type=_not_negative, default=0, metavar="N", help="stop after N (0: never)"
+    )
+
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
@@ -475,6 +555,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _webhook_commands(commands)
     _message_commands(commands)
+    _outcome_command(commands)
     return top
 
 

@@ -1,4 +1,5 @@
-"""`hooksmith send-test`, `send`, `history`, `message` and `retry`."""
+"""`hooksmith send-test`, `send`, `history`, `message`, `retry`, `retry-failed`,
+`purge-user` and `alerts`."""
 
 from __future__ import annotations
 
@@ -299,6 +300,46 @@ def retry(ctx: Context, args: argparse.Namespace) -> int:
         ctx.emit(m)
         return 0
     ctx.print(f"retry of message {m.id} queued; status {status(m.status)}")
+    return 0
+
+
+def retry_failed(ctx: Context, args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    start = point_in_time(args.since, "--since", now)
+    end = point_in_time(args.until, "--until", now) if args.until else now
+    retried = ctx.client.retry_failed(args.id, start, end, request_id=args.request_id or "")
+    if ctx.json:
+        ctx.emit(pb.RetryFailedResponse(retried_messages=retried))
+        return 0
+    ctx.print(
+        f"queued a manual attempt of {retried} failed message(s) of webhook {args.id} "
+        f"created from {start.isoformat(timespec='seconds')} to {end.isoformat(timespec='seconds')}"
+    )
+    return 0
+
+
+def alerts_get(ctx: Context, args: argparse.Namespace) -> int:
+    settings = ctx.client.get_alert_settings()
+    if ctx.json:
+        ctx.emit(settings)
+        return 0
+    if not settings.url:
+        ctx.print("no alert URL: the workspace records no alerts")
+        return 0
+    ctx.print(f"url             {settings.url}")
+    ctx.print(f"signing secret  {settings.signing_secret}")
+    return 0
+
+
+def alerts_set(ctx: Context, args: argparse.Namespace) -> int:
+    settings = ctx.client.update_alert_settings(args.url)
+    if ctx.json:
+        ctx.emit(settings)
+        return 0
+    if not settings.url:
+        ctx.print("alert URL cleared: the workspace records no alerts")
+        return 0
+    ctx.print(f"alerts go to {settings.url}, signed with {settings.signing_secret}")
     return 0
 
 

@@ -114,6 +114,10 @@ class _WebhookStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_WebhookS
     WEBHOOK_STATE_ACTIVE: _WebhookState.ValueType  # 1
     WEBHOOK_STATE_ARCHIVED: _WebhookState.ValueType  # 2
     """Archived by Delete: readable, never sent."""
+    WEBHOOK_STATE_DISABLED: _WebhookState.ValueType  # 3
+    """Disabled because every attempt failed for DeliveryPolicy.disable_after:
+    Send is refused until Update enables it again. Webhook.state_reason says why.
+    """
 
 class WebhookState(_WebhookState, metaclass=_WebhookStateEnumTypeWrapper):
     """WebhookState says whether a webhook can be sent."""
@@ -122,6 +126,10 @@ WEBHOOK_STATE_UNSPECIFIED: WebhookState.ValueType  # 0
 WEBHOOK_STATE_ACTIVE: WebhookState.ValueType  # 1
 WEBHOOK_STATE_ARCHIVED: WebhookState.ValueType  # 2
 """Archived by Delete: readable, never sent."""
+WEBHOOK_STATE_DISABLED: WebhookState.ValueType  # 3
+"""Disabled because every attempt failed for DeliveryPolicy.disable_after:
+Send is refused until Update enables it again. Webhook.state_reason says why.
+"""
 Global___WebhookState: _TypeAlias = WebhookState  # noqa: Y015
 
 class _MessageKind:
@@ -252,6 +260,7 @@ class DeliveryPolicy(_message.Message):
     TIMEOUT_FIELD_NUMBER: _builtins.int
     RETRY_SCHEDULE_FIELD_NUMBER: _builtins.int
     RATE_LIMIT_FIELD_NUMBER: _builtins.int
+    DISABLE_AFTER_FIELD_NUMBER: _builtins.int
     rate_limit: _builtins.float
     """Requests per second at most, for every process together, spread evenly
     over each second (e.g. 20 means one request every 50 ms). 0 means no limit.
@@ -269,20 +278,176 @@ class DeliveryPolicy(_message.Message):
         10 h. Each delay is jittered by up to 20 %.
         """
 
+    @_builtins.property
+    def disable_after(self) -> _duration_pb2.Duration:
+        """When set, a webhook whose every attempt failed for this long (e.g. 72h) is
+        DISABLED until the next Update. Unset never disables.
+        """
+
     def __init__(
         self,
         *,
         timeout: _duration_pb2.Duration | None = ...,
         retry_schedule: _abc.Iterable[_duration_pb2.Duration] | None = ...,
         rate_limit: _builtins.float = ...,
+        disable_after: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["timeout", b"timeout"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["disable_after", b"disable_after", "timeout", b"timeout"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["rate_limit", b"rate_limit", "retry_schedule", b"retry_schedule", "timeout", b"timeout"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disable_after", b"disable_after", "rate_limit", b"rate_limit", "retry_schedule", b"retry_schedule", "timeout", b"timeout"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeliveryPolicy: _TypeAlias = DeliveryPolicy  # noqa: Y015
+
+@_typing.final
+class Auth(_message.Message):
+    """Auth is how requests authenticate to the receiver: the Authorization header
+    is made at send time and shown masked in history. Its secrets are encrypted
+    at rest and never returned to journey keys.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASIC_FIELD_NUMBER: _builtins.int
+    BEARER_FIELD_NUMBER: _builtins.int
+    OAUTH2_CLIENT_CREDENTIALS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def basic(self) -> Global___BasicAuth: ...
+    @_builtins.property
+    def bearer(self) -> Global___BearerAuth: ...
+    @_builtins.property
+    def oauth2_client_credentials(self) -> Global___OAuth2ClientCredentials: ...
+    def __init__(
+        self,
+        *,
+        basic: Global___BasicAuth | None = ...,
+        bearer: Global___BearerAuth | None = ...,
+        oauth2_client_credentials: Global___OAuth2ClientCredentials | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["basic", b"basic", "bearer", b"bearer", "method", b"method", "oauth2_client_credentials", b"oauth2_client_credentials"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basic", b"basic", "bearer", b"bearer", "method", b"method", "oauth2_client_credentials", b"oauth2_client_credentials"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_method: _TypeAlias = _typing.Literal["basic", "bearer", "oauth2_client_credentials"]  # noqa: Y015
+    _WhichOneofArgType_method: _TypeAlias = _typing.Literal["method", b"method"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_method) -> _WhichOneofReturnType_method | None: ...
+
+Global___Auth: _TypeAlias = Auth  # noqa: Y015
+
+@_typing.final
+class BasicAuth(_message.Message):
+    """BasicAuth sends `Authorization: Basic base64(username:password)`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USERNAME_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    username: _builtins.str
+    password: _builtins.str
+    """Secret."""
+    def __init__(
+        self,
+        *,
+        username: _builtins.str = ...,
+        password: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["password", b"password", "username", b"username"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BasicAuth: _TypeAlias = BasicAuth  # noqa: Y015
+
+@_typing.final
+class BearerAuth(_message.Message):
+    """BearerAuth sends `Authorization: Bearer <token>`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOKEN_FIELD_NUMBER: _builtins.int
+    token: _builtins.str
+    """Secret."""
+    def __init__(
+        self,
+        *,
+        token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["token", b"token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BearerAuth: _TypeAlias = BearerAuth  # noqa: Y015
+
+@_typing.final
+class OAuth2ClientCredentials(_message.Message):
+    """OAuth2ClientCredentials fetches an access token with the client credentials
+    grant (RFC 6749 section 4.4) and sends it as a bearer token. The token is
+    cached by each process until shortly before it expires, and fetched again
+    once after a 401.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOKEN_URL_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRET_FIELD_NUMBER: _builtins.int
+    SCOPES_FIELD_NUMBER: _builtins.int
+    AUDIENCE_FIELD_NUMBER: _builtins.int
+    token_url: _builtins.str
+    """https:// (or http://) URL of the token endpoint; the egress guard applies."""
+    client_id: _builtins.str
+    client_secret: _builtins.str
+    """Secret."""
+    audience: _builtins.str
+    """Sent as `audience` when set."""
+    @_builtins.property
+    def scopes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        token_url: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        client_secret: _builtins.str = ...,
+        scopes: _abc.Iterable[_builtins.str] | None = ...,
+        audience: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "client_id", b"client_id", "client_secret", b"client_secret", "scopes", b"scopes", "token_url", b"token_url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OAuth2ClientCredentials: _TypeAlias = OAuth2ClientCredentials  # noqa: Y015
+
+@_typing.final
+class Capture(_message.Message):
+    """Capture names a value of a 2xx JSON response body to keep on the message."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    POINTER_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The name the value is kept under (a letter, then letters, digits or _)."""
+    pointer: _builtins.str
+    """An RFC 6901 JSON pointer into the response body, e.g. "/data/code"."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        pointer: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "pointer", b"pointer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Capture: _TypeAlias = Capture  # noqa: Y015
 
 @_typing.final
 class WebhookSpec(_message.Message):
@@ -299,6 +464,8 @@ class WebhookSpec(_message.Message):
     BODY_FIELD_NUMBER: _builtins.int
     POLICY_FIELD_NUMBER: _builtins.int
     TEMPLATE_LANGUAGE_FIELD_NUMBER: _builtins.int
+    AUTH_FIELD_NUMBER: _builtins.int
+    CAPTURE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     description: _builtins.str
     method: Global___HttpMethod.ValueType
@@ -315,6 +482,14 @@ class WebhookSpec(_message.Message):
 
     @_builtins.property
     def policy(self) -> Global___DeliveryPolicy: ...
+    @_builtins.property
+    def auth(self) -> Global___Auth:
+        """How requests authenticate; unset sends no Authorization header of its own."""
+
+    @_builtins.property
+    def capture(self) -> _containers.RepeatedCompositeFieldContainer[Global___Capture]:
+        """Values to keep from each 2xx JSON response (Message.captured)."""
+
     def __init__(
         self,
         *,
@@ -327,10 +502,12 @@ class WebhookSpec(_message.Message):
         body: _builtins.str = ...,
         policy: Global___DeliveryPolicy | None = ...,
         template_language: Global___TemplateLanguage.ValueType = ...,
+        auth: Global___Auth | None = ...,
+        capture: _abc.Iterable[Global___Capture] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["auth", b"auth", "policy", b"policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "body_format", b"body_format", "description", b"description", "headers", b"headers", "method", b"method", "name", b"name", "policy", b"policy", "template_language", b"template_language", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["auth", b"auth", "body", b"body", "body_format", b"body_format", "capture", b"capture", "description", b"description", "headers", b"headers", "method", b"method", "name", b"name", "policy", b"policy", "template_language", b"template_language", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -352,6 +529,7 @@ class Webhook(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     DESTINATION_HEALTH_FIELD_NUMBER: _builtins.int
     CREATED_BY_KEY_FIELD_NUMBER: _builtins.int
+    STATE_REASON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     version: _builtins.int
     state: Global___WebhookState.ValueType
@@ -363,6 +541,8 @@ class Webhook(_message.Message):
     """The prefix of the API key that saved this version (as `hooksmith-server keys
     list` shows it); empty for versions saved before keys were recorded.
     """
+    state_reason: _builtins.str
+    """Why the webhook is DISABLED; empty otherwise."""
     @_builtins.property
     def spec(self) -> Global___WebhookSpec: ...
     @_builtins.property
@@ -396,10 +576,11 @@ class Webhook(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         destination_health: Global___DestinationHealth | None = ...,
         created_by_key: _builtins.str = ...,
+        state_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "destination_health", b"destination_health", "spec", b"spec", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "created_by_key", b"created_by_key", "data_fields", b"data_fields", "destination_health", b"destination_health", "id", b"id", "signing_secret", b"signing_secret", "spec", b"spec", "state", b"state", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "created_by_key", b"created_by_key", "data_fields", b"data_fields", "destination_health", b"destination_health", "id", b"id", "signing_secret", b"signing_secret", "spec", b"spec", "state", b"state", "state_reason", b"state_reason", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -614,6 +795,26 @@ class Message(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class CapturedEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     WEBHOOK_ID_FIELD_NUMBER: _builtins.int
     WEBHOOK_VERSION_FIELD_NUMBER: _builtins.int
@@ -630,6 +831,7 @@ class Message(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     NEXT_ATTEMPT_TIME_FIELD_NUMBER: _builtins.int
     PURGE_TIME_FIELD_NUMBER: _builtins.int
+    CAPTURED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     webhook_id: _builtins.str
     webhook_version: _builtins.int
@@ -664,6 +866,12 @@ class Message(_message.Message):
         unset if it never did.
         """
 
+    @_builtins.property
+    def captured(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The values WebhookSpec.capture named, from the response that succeeded
+        (strings; objects and arrays as JSON, each at most 1 KiB).
+        """
+
     def __init__(
         self,
         *,
@@ -683,10 +891,11 @@ class Message(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         next_attempt_time: _timestamp_pb2.Timestamp | None = ...,
         purge_time: _timestamp_pb2.Timestamp | None = ...,
+        captured: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "next_attempt_time", b"next_attempt_time", "purge_time", b"purge_time", "request", b"request", "response", b"response", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt_count", b"attempt_count", "attempts", b"attempts", "create_time", b"create_time", "error", b"error", "id", b"id", "kind", b"kind", "labels", b"labels", "next_attempt_time", b"next_attempt_time", "purge_time", b"purge_time", "request", b"request", "response", b"response", "status", b"status", "update_time", b"update_time", "user_id", b"user_id", "webhook_id", b"webhook_id", "webhook_version", b"webhook_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt_count", b"attempt_count", "attempts", b"attempts", "captured", b"captured", "create_time", b"create_time", "error", b"error", "id", b"id", "kind", b"kind", "labels", b"labels", "next_attempt_time", b"next_attempt_time", "purge_time", b"purge_time", "request", b"request", "response", b"response", "status", b"status", "update_time", b"update_time", "user_id", b"user_id", "webhook_id", b"webhook_id", "webhook_version", b"webhook_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1442,3 +1651,356 @@ class PurgeUserResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PurgeUserResponse: _TypeAlias = PurgeUserResponse  # noqa: Y015
+
+@_typing.final
+class WatchOutcomesRequest(_message.Message):
+    """WatchOutcomesRequest is the request of WatchOutcomes. Every set filter applies."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class LabelsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    WEBHOOK_IDS_FIELD_NUMBER: _builtins.int
+    LABELS_FIELD_NUMBER: _builtins.int
+    AFTER_CURSOR_FIELD_NUMBER: _builtins.int
+    INCLUDE_TEST_FIELD_NUMBER: _builtins.int
+    after_cursor: _builtins.str
+    """Resume after this cursor (Outcome.cursor); empty starts with outcomes
+    finished from now on.
+    """
+    include_test: _builtins.bool
+    """Test messages too; by default only live ones."""
+    @_builtins.property
+    def webhook_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only these webhooks; empty means every webhook of the workspace."""
+
+    @_builtins.property
+    def labels(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Only messages carrying all of these labels."""
+
+    def __init__(
+        self,
+        *,
+        webhook_ids: _abc.Iterable[_builtins.str] | None = ...,
+        labels: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        after_cursor: _builtins.str = ...,
+        include_test: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_cursor", b"after_cursor", "include_test", b"include_test", "labels", b"labels", "webhook_ids", b"webhook_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchOutcomesRequest: _TypeAlias = WatchOutcomesRequest  # noqa: Y015
+
+@_typing.final
+class WatchOutcomesResponse(_message.Message):
+    """WatchOutcomesResponse carries outcomes in the order they finished."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTCOMES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def outcomes(self) -> _containers.RepeatedCompositeFieldContainer[Global___Outcome]: ...
+    def __init__(
+        self,
+        *,
+        outcomes: _abc.Iterable[Global___Outcome] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["outcomes", b"outcomes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchOutcomesResponse: _TypeAlias = WatchOutcomesResponse  # noqa: Y015
+
+@_typing.final
+class Outcome(_message.Message):
+    """Outcome is how one message finished."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class LabelsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class CapturedEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    LABELS_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    STATUS_CODE_FIELD_NUMBER: _builtins.int
+    CAPTURED_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    FINISH_TIME_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    message_id: _builtins.str
+    webhook_id: _builtins.str
+    user_id: _builtins.str
+    status: Global___MessageStatus.ValueType
+    """SUCCEEDED, FAILED or SKIPPED."""
+    status_code: _builtins.int
+    """The last response's status code; 0 when none arrived."""
+    error: _builtins.str
+    """Why it failed or was skipped."""
+    cursor: _builtins.str
+    """Give this as after_cursor to resume after this outcome."""
+    kind: Global___MessageKind.ValueType
+    @_builtins.property
+    def labels(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def captured(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def finish_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        message_id: _builtins.str = ...,
+        webhook_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        labels: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        status: Global___MessageStatus.ValueType = ...,
+        status_code: _builtins.int = ...,
+        captured: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        error: _builtins.str = ...,
+        finish_time: _timestamp_pb2.Timestamp | None = ...,
+        cursor: _builtins.str = ...,
+        kind: Global___MessageKind.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["finish_time", b"finish_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["captured", b"captured", "cursor", b"cursor", "error", b"error", "finish_time", b"finish_time", "kind", b"kind", "labels", b"labels", "message_id", b"message_id", "status", b"status", "status_code", b"status_code", "user_id", b"user_id", "webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Outcome: _TypeAlias = Outcome  # noqa: Y015
+
+@_typing.final
+class RetryFailedRequest(_message.Message):
+    """RetryFailedRequest is the request of RetryFailed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    webhook_id: _builtins.str
+    request_id: _builtins.str
+    """Optional: the same id again (for 24 h) returns the first call's answer
+    and queues nothing new.
+    """
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """FAILED live messages created at or after start_time and before end_time."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        webhook_id: _builtins.str = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "request_id", b"request_id", "start_time", b"start_time", "webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetryFailedRequest: _TypeAlias = RetryFailedRequest  # noqa: Y015
+
+@_typing.final
+class RetryFailedResponse(_message.Message):
+    """RetryFailedResponse is the response of RetryFailed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RETRIED_MESSAGES_FIELD_NUMBER: _builtins.int
+    retried_messages: _builtins.int
+    """Messages given a new manual attempt."""
+    def __init__(
+        self,
+        *,
+        retried_messages: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["retried_messages", b"retried_messages"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetryFailedResponse: _TypeAlias = RetryFailedResponse  # noqa: Y015
+
+@_typing.final
+class AlertSettings(_message.Message):
+    """AlertSettings says where a workspace's operator alerts go. Alerts are
+    signed like deliveries (Standard Webhooks) with the alert signing secret:
+    a destination paused or resumed by the circuit breaker, messages of a
+    webhook that exhausted their retries (at most one event per webhook per 10
+    minutes), a webhook disabled.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    URL_FIELD_NUMBER: _builtins.int
+    SIGNING_SECRET_FIELD_NUMBER: _builtins.int
+    url: _builtins.str
+    """http:// or https:// URL; empty means no alerts."""
+    signing_secret: _builtins.str
+    """Output only: "whsec_..." (console keys only)."""
+    def __init__(
+        self,
+        *,
+        url: _builtins.str = ...,
+        signing_secret: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["signing_secret", b"signing_secret", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlertSettings: _TypeAlias = AlertSettings  # noqa: Y015
+
+@_typing.final
+class GetAlertSettingsRequest(_message.Message):
+    """GetAlertSettingsRequest is the request of GetAlertSettings."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAlertSettingsRequest: _TypeAlias = GetAlertSettingsRequest  # noqa: Y015
+
+@_typing.final
+class GetAlertSettingsResponse(_message.Message):
+    """GetAlertSettingsResponse is the response of GetAlertSettings."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SETTINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def settings(self) -> Global___AlertSettings: ...
+    def __init__(
+        self,
+        *,
+        settings: Global___AlertSettings | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAlertSettingsResponse: _TypeAlias = GetAlertSettingsResponse  # noqa: Y015
+
+@_typing.final
+class UpdateAlertSettingsRequest(_message.Message):
+    """UpdateAlertSettingsRequest is the request of UpdateAlertSettings."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SETTINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def settings(self) -> Global___AlertSettings: ...
+    def __init__(
+        self,
+        *,
+        settings: Global___AlertSettings | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateAlertSettingsRequest: _TypeAlias = UpdateAlertSettingsRequest  # noqa: Y015
+
+@_typing.final
+class UpdateAlertSettingsResponse(_message.Message):
+    """UpdateAlertSettingsResponse is the response of UpdateAlertSettings."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SETTINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def settings(self) -> Global___AlertSettings: ...
+    def __init__(
+        self,
+        *,
+        settings: Global___AlertSettings | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateAlertSettingsResponse: _TypeAlias = UpdateAlertSettingsResponse  # noqa: Y015

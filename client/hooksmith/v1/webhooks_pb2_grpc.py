@@ -100,6 +100,26 @@ class WebhookServiceStub:
                 request_serializer=hooksmith_dot_v1_dot_webhooks__pb2.PurgeUserRequest.SerializeToString,
                 response_deserializer=hooksmith_dot_v1_dot_webhooks__pb2.PurgeUserResponse.FromString,
                 _registered_method=True)
+        self.WatchOutcomes = channel.unary_stream(
+                '/hooksmith.v1.WebhookService/WatchOutcomes',
+                request_serializer=hooksmith_dot_v1_dot_webhooks__pb2.WatchOutcomesRequest.SerializeToString,
+                response_deserializer=hooksmith_dot_v1_dot_webhooks__pb2.WatchOutcomesResponse.FromString,
+                _registered_method=True)
+        self.RetryFailed = channel.unary_unary(
+                '/hooksmith.v1.WebhookService/RetryFailed',
+                request_serializer=hooksmith_dot_v1_dot_webhooks__pb2.RetryFailedRequest.SerializeToString,
+                response_deserializer=hooksmith_dot_v1_dot_webhooks__pb2.RetryFailedResponse.FromString,
+                _registered_method=True)
+        self.GetAlertSettings = channel.unary_unary(
+                '/hooksmith.v1.WebhookService/GetAlertSettings',
+                request_serializer=hooksmith_dot_v1_dot_webhooks__pb2.GetAlertSettingsRequest.SerializeToString,
+                response_deserializer=hooksmith_dot_v1_dot_webhooks__pb2.GetAlertSettingsResponse.FromString,
+                _registered_method=True)
+        self.UpdateAlertSettings = channel.unary_unary(
+                '/hooksmith.v1.WebhookService/UpdateAlertSettings',
+                request_serializer=hooksmith_dot_v1_dot_webhooks__pb2.UpdateAlertSettingsRequest.SerializeToString,
+                response_deserializer=hooksmith_dot_v1_dot_webhooks__pb2.UpdateAlertSettingsResponse.FromString,
+                _registered_method=True)
 
 
 class WebhookServiceServicer:
@@ -205,6 +225,40 @@ class WebhookServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchOutcomes(self, request, context):
+        """WatchOutcomes streams the messages of the workspace as they finish
+        (SUCCEEDED, FAILED or SKIPPED), in the order they finished, from the
+        table: a stream that disconnects resumes from the last cursor it received
+        and sees every outcome after it exactly once, whichever process recorded it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryFailed(self, request, context):
+        """RetryFailed queues a manual attempt of every FAILED live message of a
+        webhook created in a time window (the morning after a provider outage).
+        Console keys only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAlertSettings(self, request, context):
+        """GetAlertSettings returns where the workspace's operator alerts go.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAlertSettings(self, request, context):
+        """UpdateAlertSettings sets (or, with an empty url, clears) the URL that
+        receives the workspace's operator alerts. Console keys only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WebhookServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -272,6 +326,26 @@ def add_WebhookServiceServicer_to_server(servicer, server):
                     servicer.PurgeUser,
                     request_deserializer=hooksmith_dot_v1_dot_webhooks__pb2.PurgeUserRequest.FromString,
                     response_serializer=hooksmith_dot_v1_dot_webhooks__pb2.PurgeUserResponse.SerializeToString,
+            ),
+            'WatchOutcomes': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchOutcomes,
+                    request_deserializer=hooksmith_dot_v1_dot_webhooks__pb2.WatchOutcomesRequest.FromString,
+                    response_serializer=hooksmith_dot_v1_dot_webhooks__pb2.WatchOutcomesResponse.SerializeToString,
+            ),
+            'RetryFailed': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryFailed,
+                    request_deserializer=hooksmith_dot_v1_dot_webhooks__pb2.RetryFailedRequest.FromString,
+                    response_serializer=hooksmith_dot_v1_dot_webhooks__pb2.RetryFailedResponse.SerializeToString,
+            ),
+            'GetAlertSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAlertSettings,
+                    request_deserializer=hooksmith_dot_v1_dot_webhooks__pb2.GetAlertSettingsRequest.FromString,
+                    response_serializer=hooksmith_dot_v1_dot_webhooks__pb2.GetAlertSettingsResponse.SerializeToString,
+            ),
+            'UpdateAlertSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAlertSettings,
+                    request_deserializer=hooksmith_dot_v1_dot_webhooks__pb2.UpdateAlertSettingsRequest.FromString,
+                    response_serializer=hooksmith_dot_v1_dot_webhooks__pb2.UpdateAlertSettingsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -626,6 +700,114 @@ class WebhookService:
             '/hooksmith.v1.WebhookService/PurgeUser',
             hooksmith_dot_v1_dot_webhooks__pb2.PurgeUserRequest.SerializeToString,
             hooksmith_dot_v1_dot_webhooks__pb2.PurgeUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchOutcomes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/hooksmith.v1.WebhookService/WatchOutcomes',
+            hooksmith_dot_v1_dot_webhooks__pb2.WatchOutcomesRequest.SerializeToString,
+            hooksmith_dot_v1_dot_webhooks__pb2.WatchOutcomesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryFailed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hooksmith.v1.WebhookService/RetryFailed',
+            hooksmith_dot_v1_dot_webhooks__pb2.RetryFailedRequest.SerializeToString,
+            hooksmith_dot_v1_dot_webhooks__pb2.RetryFailedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAlertSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hooksmith.v1.WebhookService/GetAlertSettings',
+            hooksmith_dot_v1_dot_webhooks__pb2.GetAlertSettingsRequest.SerializeToString,
+            hooksmith_dot_v1_dot_webhooks__pb2.GetAlertSettingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateAlertSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hooksmith.v1.WebhookService/UpdateAlertSettings',
+            hooksmith_dot_v1_dot_webhooks__pb2.UpdateAlertSettingsRequest.SerializeToString,
+            hooksmith_dot_v1_dot_webhooks__pb2.UpdateAlertSettingsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -75,6 +75,23 @@ class WebhookServiceStub:
     The messages stay, with their status, marked purged; pending ones are failed
     and not sent. Console keys only.
     """
+    WatchOutcomes: _grpc.UnaryStreamMultiCallable[_webhooks_pb2.WatchOutcomesRequest, _webhooks_pb2.WatchOutcomesResponse]
+    """WatchOutcomes streams the messages of the workspace as they finish
+    (SUCCEEDED, FAILED or SKIPPED), in the order they finished, from the
+    table: a stream that disconnects resumes from the last cursor it received
+    and sees every outcome after it exactly once, whichever process recorded it.
+    """
+    RetryFailed: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.RetryFailedRequest, _webhooks_pb2.RetryFailedResponse]
+    """RetryFailed queues a manual attempt of every FAILED live message of a
+    webhook created in a time window (the morning after a provider outage).
+    Console keys only.
+    """
+    GetAlertSettings: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.GetAlertSettingsRequest, _webhooks_pb2.GetAlertSettingsResponse]
+    """GetAlertSettings returns where the workspace's operator alerts go."""
+    UpdateAlertSettings: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.UpdateAlertSettingsRequest, _webhooks_pb2.UpdateAlertSettingsResponse]
+    """UpdateAlertSettings sets (or, with an empty url, clears) the URL that
+    receives the workspace's operator alerts. Console keys only.
+    """
 
 @_typing.type_check_only
 class WebhookServiceAsyncStub(WebhookServiceStub):
@@ -119,6 +136,23 @@ class WebhookServiceAsyncStub(WebhookServiceStub):
     attempt of that user, and the recipient and data they were rendered from.
     The messages stay, with their status, marked purged; pending ones are failed
     and not sent. Console keys only.
+    """
+    WatchOutcomes: _aio.UnaryStreamMultiCallable[_webhooks_pb2.WatchOutcomesRequest, _webhooks_pb2.WatchOutcomesResponse]  # type: ignore[assignment]
+    """WatchOutcomes streams the messages of the workspace as they finish
+    (SUCCEEDED, FAILED or SKIPPED), in the order they finished, from the
+    table: a stream that disconnects resumes from the last cursor it received
+    and sees every outcome after it exactly once, whichever process recorded it.
+    """
+    RetryFailed: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.RetryFailedRequest, _webhooks_pb2.RetryFailedResponse]  # type: ignore[assignment]
+    """RetryFailed queues a manual attempt of every FAILED live message of a
+    webhook created in a time window (the morning after a provider outage).
+    Console keys only.
+    """
+    GetAlertSettings: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.GetAlertSettingsRequest, _webhooks_pb2.GetAlertSettingsResponse]  # type: ignore[assignment]
+    """GetAlertSettings returns where the workspace's operator alerts go."""
+    UpdateAlertSettings: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.UpdateAlertSettingsRequest, _webhooks_pb2.UpdateAlertSettingsResponse]  # type: ignore[assignment]
+    """UpdateAlertSettings sets (or, with an empty url, clears) the URL that
+    receives the workspace's operator alerts. Console keys only.
     """
 
 class WebhookServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -239,6 +273,47 @@ class WebhookServiceServicer(metaclass=_abc_1.ABCMeta):
         attempt of that user, and the recipient and data they were rendered from.
         The messages stay, with their status, marked purged; pending ones are failed
         and not sent. Console keys only.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchOutcomes(
+        self,
+        request: _webhooks_pb2.WatchOutcomesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_webhooks_pb2.WatchOutcomesResponse], _abc.AsyncIterator[_webhooks_pb2.WatchOutcomesResponse]]:
+        """WatchOutcomes streams the messages of the workspace as they finish
+        (SUCCEEDED, FAILED or SKIPPED), in the order they finished, from the
+        table: a stream that disconnects resumes from the last cursor it received
+        and sees every outcome after it exactly once, whichever process recorded it.
+        """
+
+    @_abc_1.abstractmethod
+    def RetryFailed(
+        self,
+        request: _webhooks_pb2.RetryFailedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_webhooks_pb2.RetryFailedResponse, _abc.Awaitable[_webhooks_pb2.RetryFailedResponse]]:
+        """RetryFailed queues a manual attempt of every FAILED live message of a
+        webhook created in a time window (the morning after a provider outage).
+        Console keys only.
+        """
+
+    @_abc_1.abstractmethod
+    def GetAlertSettings(
+        self,
+        request: _webhooks_pb2.GetAlertSettingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_webhooks_pb2.GetAlertSettingsResponse, _abc.Awaitable[_webhooks_pb2.GetAlertSettingsResponse]]:
+        """GetAlertSettings returns where the workspace's operator alerts go."""
+
+    @_abc_1.abstractmethod
+    def UpdateAlertSettings(
+        self,
+        request: _webhooks_pb2.UpdateAlertSettingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_webhooks_pb2.UpdateAlertSettingsResponse, _abc.Awaitable[_webhooks_pb2.UpdateAlertSettingsResponse]]:
+        """UpdateAlertSettings sets (or, with an empty url, clears) the URL that
+        receives the workspace's operator alerts. Console keys only.
         """
 
 def add_WebhookServiceServicer_to_server(servicer: WebhookServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -41,6 +41,7 @@ _LANGUAGES_PB = {v: k for k, v in _LANGUAGES.items() if k != pb.TEMPLATE_LANGUAG
 STATES_PB = {
     domain.WebhookState.ACTIVE: pb.WEBHOOK_STATE_ACTIVE,
     domain.WebhookState.ARCHIVED: pb.WEBHOOK_STATE_ARCHIVED,
+    domain.WebhookState.DISABLED: pb.WEBHOOK_STATE_DISABLED,
 }
 KINDS_PB = {
     domain.MessageKind.TEST: pb.MESSAGE_KIND_TEST,
@@ -307,6 +308,8 @@ def spec(message: pb.WebhookSpec, field: str = "spec") -> domain.WebhookSpec:
         template_language=enum_value(
             _LANGUAGES, message.template_language, f"{field}.template_language"
         ),
+        auth=auth(message.auth) if message.HasField("auth") else None,
+        capture=tuple(domain.Capture(c.name, c.pointer) for c in message.capture),
         policy=domain.DeliveryPolicy(
             timeout=(
                 duration(policy.timeout, f"{field}.policy.timeout")
@@ -318,7 +321,47 @@ def spec(message: pb.WebhookSpec, field: str = "spec") -> domain.WebhookSpec:
                 for i, d in enumerate(policy.retry_schedule)
             ),
             rate_limit=policy.rate_limit or None,
+            disable_after=(
+                duration(policy.disable_after, f"{field}.policy.disable_after")
+                if policy.HasField("disable_after")
+                else None
+            ),
         ),
+    )
+
+
+def auth(message: pb.Auth) -> domain.Auth | None:
+    """The method set in `message`; None when it sets none."""
+    method = message.WhichOneof("method")
+    if method == "basic":
+        return domain.BasicAuth(username=message.basic.username, password=message.basic.password)
+    if method == "bearer":
+        return domain.BearerAuth(token=message.bearer.token)
+    if method == "oauth2_client_credentials":
+        oauth = message.oauth2_client_credentials
+        return domain.OAuth2ClientCredentials(
+            token_url=oauth.token_url,
+            client_id=oauth.client_id,
+            client_secret=oauth.client_secret,
+            scopes=tuple(oauth.scopes),
+            audience=oauth.audience,
+        )
+    return None
+
+
+def auth_pb(value: domain.Auth) -> pb.Auth:
+    if isinstance(value, domain.BasicAuth):
+        return pb.Auth(basic=pb.BasicAuth(username=value.username, password=value.password))
+    if isinstance(value, domain.BearerAuth):
+        return pb.Auth(bearer=pb.BearerAuth(token=value.token))
+    return pb.Auth(
+        oauth2_client_credentials=pb.OAuth2ClientCredentials(
+            token_url=value.token_url,
+            client_id=value.client_id,
+            client_secret=value.client_secret,
+            scopes=list(value.scopes),
+            audience=value.audience,
+        )
     )
 
 
@@ -329,6 +372,8 @@ def spec_pb(value: domain.WebhookSpec) -> pb.WebhookSpec:
     )
     if value.policy.timeout is not None:
         policy.timeout.CopyFrom(duration_pb(value.policy.timeout))
+    if value.policy.disable_after is not None:
+        policy.disable_after.CopyFrom(duration_pb(value.policy.disable_after))
     return pb.WebhookSpec(
         name=value.name,
         description=value.description,
@@ -339,6 +384,8 @@ def spec_pb(value: domain.WebhookSpec) -> pb.WebhookSpec:
         body=value.body,
         template_language=_LANGUAGES_PB[value.template_language],
         policy=policy,
+        auth=auth_pb(value.auth) if value.auth is not None else None,
+        capture=[pb.Capture(name=c.name, pointer=c.pointer) for c in value.capture],
     )
 
 
@@ -358,7 +405,12 @@ def webhook_pb(value: domain.Webhook) -> pb.Webhook:
         update_time=timestamp_pb(value.update_time),
         destination_health=health_pb(value.health) if value.health is not None else None,
         created_by_key=value.created_by_key,
+        state_reason=value.state_reason,
     )
+
+
+def alert_settings_pb(value: domain.AlertSettings) -> pb.AlertSettings:
+    return pb.AlertSettings(url=value.url, signing_secret=value.signing_secret)
 
 
 def health_pb(value: domain.DestinationHealth) -> pb.DestinationHealth:
@@ -426,4 +478,21 @@ def message_pb(value: domain.MessageRecord) -> pb.Message:
         out.next_attempt_time.CopyFrom(timestamp_pb(value.next_attempt_time))
     if value.purge_time is not None:
         out.purge_time.CopyFrom(timestamp_pb(value.purge_time))
+    out.captured.update(value.captured)
     return out
+
+
+def outcome_pb(value: domain.MessageOutcome, cursor: str) -> pb.Outcome:
+    return pb.Outcome(
+        message_id=str(value.message_id),
+        webhook_id=str(value.webhook_id),
+        user_id=value.user_id,
+        labels=dict(value.labels),
+        status=STATUSES_PB[value.status],
+        status_code=value.status_code,
+        captured=dict(value.captured),
+        error=value.error or "",
+        finish_time=timestamp_pb(value.finish_time),
+        cursor=cursor,
+        kind=KINDS_PB[value.kind],
+    )

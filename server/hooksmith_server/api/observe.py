@@ -14,7 +14,7 @@ from typing import Any
 import grpc
 
 from hooksmith_server.observability.metrics import Metrics
-from hooksmith_server.observability.tracing import Tracing
+from hooksmith_server.observability.tracing import Span, Tracing
 
 Continuation = Callable[
     [grpc.HandlerCallDetails], Awaitable["grpc.RpcMethodHandler[Any, Any] | None"]
@@ -65,6 +65,20 @@ class Observe(grpc.aio.ServerInterceptor):
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
+        if handler.unary_stream is not None:
+            streaming: Any = handler.unary_stream
+
+            async def unary_stream(request: Any, context: Context) -> AsyncIterator[Any]:
+                async for response in self._observed_stream(
+                    method, metadata, start, context, streaming(request, context)
+                ):
+                    yield response
+
+            return grpc.unary_stream_rpc_method_handler(
+                unary_stream,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
         if handler.stream_unary is not None:
             streamed: Any = handler.stream_unary
 
@@ -101,7 +115,34 @@ class Observe(grpc.aio.ServerInterceptor):
                 code = code_name(context)
                 raise
             finally:
-                span.set("rpc.grpc.status_code", code)
-                if code != "OK":
-                    span.error(code)
-                self._metrics.rpc(method, code, time.perf_counter() - start)
+                self._ended(span, method, code, start)
+
+    async def _observed_stream(
+        self,
+        method: str,
+        metadata: Any,
+        start: float,
+        context: Context,
+        responses: AsyncIterator[Any],
+    ) -> AsyncIterator[Any]:
+        """A server stream, timed and counted once it ends (however long it ran)."""
+        code = "UNKNOWN"
+        with self._tracing.rpc(method, metadata) as span:
+            try:
+                async for response in responses:
+                    yield response
+                code = "OK"
+            except (asyncio.CancelledError, GeneratorExit):
+                code = "CANCELLED"
+                raise
+            except BaseException:
+                code = code_name(context)
+                raise
+            finally:
+                self._ended(span, method, code, start)
+
+    def _ended(self, span: Span, method: str, code: str, start: float) -> None:
+        span.set("rpc.grpc.status_code", code)
+        if code != "OK":
+            span.error(code)
+        self._metrics.rpc(method, code, time.perf_counter() - start)

@@ -43,11 +43,16 @@ def add_to_server(servicer: pb_grpc.WebhookServiceServicer, server: grpc.aio.Ser
     """Register every method of WebhookService on `server`, before it starts."""
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     for method in SERVICE.methods:
-        if method.client_streaming or method.server_streaming:
-            raise TypeError(f"{method.full_name} streams; only unary handlers are made here")
+        if method.client_streaming:
+            raise TypeError(f"{method.full_name} takes a stream; no handler is made for one here")
         request_class = message_factory.GetMessageClass(method.input_type)
         response_class = message_factory.GetMessageClass(method.output_type)
-        handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+        make = (
+            grpc.unary_stream_rpc_method_handler
+            if method.server_streaming
+            else grpc.unary_unary_rpc_method_handler
+        )
+        handlers[method.name] = make(
             getattr(servicer, method.name),
             request_deserializer=_deserializer(request_class),
             response_serializer=response_class.SerializeToString,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -16,7 +16,9 @@ from hooksmith_server import domain, errors
 from hooksmith_server.api import convert, status, storable
 from hooksmith_server.api.auth import Authenticator
 from hooksmith_server.api.registration import Undecodable
+from hooksmith_server.service.alerts import Alerts
 from hooksmith_server.service.messages import Messages
+from hooksmith_server.service.outcomes import Outcomes
 from hooksmith_server.service.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
@@ -64,15 +66,69 @@ def rpc(*scopes: domain.Scope) -> Callable[[Impl[Req, Resp]], Handler[Req, Resp]
     return decorate
 
 
+StreamImpl = Callable[[Any, domain.Caller, Req, Context], AsyncIterator[Resp]]
+StreamHandler = Callable[[Any, Req | Undecodable, Context], AsyncIterator[Resp]]
+
+
+def rpc_stream(
+    *scopes: domain.Scope,
+) -> Callable[[StreamImpl[Req, Resp]], StreamHandler[Req, Resp]]:
+    """`rpc` for a server-streaming method: the same checks before the first response,
+    and every error, before or during the stream, mapped to a status in one place."""
+
+    def decorate(impl: StreamImpl[Req, Resp]) -> StreamHandler[Req, Resp]:
+        @functools.wraps(impl)
+        async def handler(
+            self: WebhookServicer, request: Req | Undecodable, context: Context
+        ) -> AsyncIterator[Resp]:
+            try:
+                caller = await self.auth.caller(context.invocation_metadata())
+                if caller.scope not in scopes:
+                    raise errors.PermissionDenied(
+                        f"a {caller.scope.value} key may not call {impl.__name__}"
+                    )
+                if isinstance(request, Undecodable):
+                    raise errors.InvalidArgument(
+                        f"the request could not be decoded: {request.reason}"
+                    )
+                storable.check_request(request)
+                async for response in impl(self, caller, request, context):
+                    yield response
+                return
+            except errors.HooksmithError as e:
+                error: errors.HooksmithError = e
+            except Exception:
+                log.exception("%s failed", impl.__name__)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                raise  # unreachable: abort raises
+            await status.abort(context, error)
+
+        return handler
+
+    return decorate
+
+
 CONSOLE = domain.Scope.CONSOLE
 JOURNEY = domain.Scope.JOURNEY
+START_CURSOR_METADATA = "hooksmith-start-cursor"
+"""WatchOutcomes' initial metadata: a cursor of where the stream starts, sent once it is
+positioned (resuming from it misses nothing, even before the first outcome arrives)."""
 
 
 class WebhookServicer(pb_grpc.WebhookServiceServicer):
-    def __init__(self, auth: Authenticator, webhooks: Webhooks, messages: Messages) -> None:
+    def __init__(
+        self,
+        auth: Authenticator,
+        webhooks: Webhooks,
+        messages: Messages,
+        alerts: Alerts,
+        outcomes: Outcomes,
+    ) -> None:
         self.auth = auth
         self.webhooks = webhooks
         self.messages = messages
+        self.alerts = alerts
+        self.outcomes = outcomes
 
     @rpc(CONSOLE)
     async def Create(
@@ -221,9 +277,61 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
         purged = await self.messages.purge_user(caller, request.user_id)
         return pb.PurgeUserResponse(purged_messages=purged)
 
+    @rpc_stream(CONSOLE, JOURNEY)
+    async def WatchOutcomes(
+        self, caller: domain.Caller, request: pb.WatchOutcomesRequest, context: Context
+    ) -> AsyncIterator[pb.WatchOutcomesResponse]:
+        watch = await self.outcomes.open(
+            caller,
+            webhook_ids=list(request.webhook_ids),
+            labels=dict(request.labels),
+            after_cursor=request.after_cursor,
+            include_test=request.include_test,
+        )
+        await context.send_initial_metadata(((START_CURSOR_METADATA, watch.start_cursor),))
+        async for batch in watch.batches():
+            yield pb.WatchOutcomesResponse(
+                outcomes=[convert.outcome_pb(d.outcome, d.cursor) for d in batch]
+            )
+
     @rpc(CONSOLE)
     async def Retry(
         self, caller: domain.Caller, request: pb.RetryRequest, context: Context
     ) -> pb.RetryResponse:
         message = await self.messages.retry(caller, request.message_id)
         return pb.RetryResponse(message=convert.message_pb(message))
+
+    @rpc(CONSOLE)
+    async def RetryFailed(
+        self, caller: domain.Caller, request: pb.RetryFailedRequest, context: Context
+    ) -> pb.RetryFailedResponse:
+        retried = await self.messages.retry_failed(
+            caller,
+            request.webhook_id,
+            (
+                convert.timestamp(request.start_time, "start_time")
+                if request.HasField("start_time")
+                else None
+            ),
+            (
+                convert.timestamp(request.end_time, "end_time")
+                if request.HasField("end_time")
+                else None
+            ),
+            request.request_id,
+        )
+        return pb.RetryFailedResponse(retried_messages=retried)
+
+    @rpc(CONSOLE)
+    async def GetAlertSettings(
+        self, caller: domain.Caller, request: pb.GetAlertSettingsRequest, context: Context
+    ) -> pb.GetAlertSettingsResponse:
+        settings = await self.alerts.get(caller)
+        return pb.GetAlertSettingsResponse(settings=convert.alert_settings_pb(settings))
+
+    @rpc(CONSOLE)
+    async def UpdateAlertSettings(
+        self, caller: domain.Caller, request: pb.UpdateAlertSettingsRequest, context: Context
+    ) -> pb.UpdateAlertSettingsResponse:
+        settings = await self.alerts.update(caller, request.settings.url)
+        return pb.UpdateAlertSettingsResponse(settings=convert.alert_settings_pb(settings))

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from hooksmith_server import domain, errors, rendering
-from hooksmith_server.delivery import masking, policy, ports, signing
+from hooksmith_server.delivery import capture, credentials, masking, policy, ports, signing
 from hooksmith_server.delivery.sender import Exchange
 from hooksmith_server.observability import logs
 from hooksmith_server.observability.metrics import Metrics
@@ -29,10 +29,13 @@ class Deliverer:
         *,
         metrics: Metrics | None = None,
         tracing: Tracing | None = None,
+        tokens: credentials.Credentials | None = None,
     ) -> None:
         self._versions = versions
         self._secrets = secrets
         self._sender = sender
+        # One per process (the composition root's), so every attempt shares its tokens.
+        self._tokens = tokens if tokens is not None else credentials.Credentials(sender)
         self._metrics = metrics if metrics is not None else Metrics()
         self._tracing = tracing if tracing is not None else Tracing()
 
@@ -45,7 +48,7 @@ class Deliverer:
         """
         with self._tracing.attempt(claim) as span:
             try:
-                outcome = await self._attempt(claim)
+                outcome = await self._captured(claim, await self._attempt(claim))
             except (errors.Unavailable, asyncio.CancelledError):
                 raise
             except errors.FailedPrecondition as e:
@@ -79,6 +82,17 @@ class Deliverer:
         if outcome.status not in (domain.MessageStatus.SUCCEEDED, domain.MessageStatus.SKIPPED):
             span.error(outcome.error or result)
 
+    async def _captured(self, claim: domain.Claim, outcome: domain.Outcome) -> domain.Outcome:
+        """`outcome` with the values its webhook's `capture` names in a 2xx response."""
+        if outcome.status is not domain.MessageStatus.SUCCEEDED or outcome.response is None:
+            return outcome
+        compiled = await self._versions.load(
+            claim.workspace_id, claim.webhook_id, claim.webhook_version
+        )
+        if not compiled.spec.capture:
+            return outcome
+        return replace(outcome, captured=capture.extract(compiled.spec.capture, outcome.response))
+
     async def _attempt(self, claim: domain.Claim) -> domain.Outcome:
         compiled = await self._versions.load(
             claim.workspace_id, claim.webhook_id, claim.webhook_version
@@ -99,8 +113,87 @@ class Deliverer:
         signed = signing.signed_headers(secrets, str(claim.id), int(time.time()), request.body)
         request = replace(request, headers=request.headers + signed)
         timeout = policy.timeout(spec.policy).total_seconds()
-        sent = await self._sender.send(request, timeout=timeout)
+        if spec.auth is None:
+            sent = await self._sender.send(request, timeout=timeout)
+            return _decide(claim, spec.policy, sent)
+        # A token request counts against the attempt's timeout, which the lease allows for.
+        deadline = time.monotonic() + timeout
+        refused: Exchange | None = None
+        try:
+            sent = await self._authorized(claim, spec.auth, request, deadline)
+            rejected = _authorization(sent.request)
+            oauth2 = isinstance(spec.auth, domain.OAuth2ClientCredentials)
+            if oauth2 and rejected and sent.response and sent.response.status_code == 401:
+                # The token may have been revoked before it expired: fetch one once more.
+                refused = sent
+                self._tokens.reject(claim.workspace_id, claim.webhook_id, spec.auth, rejected)
+                again = await self._authorized(claim, spec.auth, request, deadline)
+                sent = replace(
+                    again,
+                    start_time=refused.start_time,
+                    duration=datetime.now(UTC) - refused.start_time,
+                )
+        except credentials.TokenError as e:
+            return _no_token(claim, spec.policy, start, e, refused_by=refused)
         return _decide(claim, spec.policy, sent)
+
+    async def _authorized(
+        self, claim: domain.Claim, auth: domain.Auth, request: domain.HttpRequest, deadline: float
+    ) -> Exchange:
+        """Send `request` with the Authorization header of `auth`, by `deadline` (monotonic)."""
+        header = await self._tokens.header(
+            claim.workspace_id, claim.webhook_id, auth, timeout=_left(deadline)
+        )
+        if header is not None:
+            request = replace(request, headers=(*request.headers, header))
+        return await self._sender.send(request, timeout=_left(deadline))
+
+
+def _left(deadline: float) -> float:
+    """Seconds to `deadline`, to the millisecond (a cached token leaves the timeout whole)."""
+    return max(round(deadline - time.monotonic(), 3), 0.001)
+
+
+def _authorization(request: domain.HttpRequest) -> str | None:
+    return next((h.value for h in request.headers if h.name == credentials.HEADER), None)
+
+
+def _no_token(
+    claim: domain.Claim,
+    delivery: domain.DeliveryPolicy,
+    start: datetime,
+    error: credentials.TokenError,
+    *,
+    refused_by: Exchange | None = None,
+) -> domain.Outcome:
+    """The token endpoint failed, so no request went out (or none after the receiver's
+    401 in `refused_by`, which history keeps). Retried by the schedule like a receiver
+    that is down, but says nothing of the receiver (its breaker is untouched)."""
+    message = error.message
+    request = response = None
+    if refused_by is not None:
+        message += " (fetching a new token after the receiver answered 401)"
+        request, response = _masked(refused_by)
+    nxt = policy.after_attempt(
+        succeeded=False,
+        retryable=error.retryable,
+        retry_after=None,
+        final=claim.final,
+        failures=claim.failures,
+        policy=delivery,
+        now=datetime.now(UTC),
+    )
+    return domain.Outcome(
+        claim=claim,
+        start_time=start,
+        duration=datetime.now(UTC) - start,
+        request=request,
+        response=response,
+        error=message,
+        status=nxt.status,
+        failures=nxt.failures,
+        next_attempt_time=nxt.next_attempt_time,
+    )
 
 
 _OUTCOMES = {
@@ -137,6 +230,15 @@ def _ended(
     )
 
 
+def _masked(sent: Exchange) -> tuple[domain.HttpRequest, domain.HttpResponse | None]:
+    """The exchange's request and response as history keeps them: no credentials in the clear."""
+    request = replace(sent.request, headers=masking.mask_headers(sent.request.headers))
+    response = sent.response
+    if response is not None:
+        response = replace(response, headers=masking.mask_headers(response.headers))
+    return request, response
+
+
 def _decide(claim: domain.Claim, delivery: domain.DeliveryPolicy, sent: Exchange) -> domain.Outcome:
     """The outcome to record for a request that went out, and the message's next state."""
     error = sent.error
@@ -151,11 +253,7 @@ def _decide(claim: domain.Claim, delivery: domain.DeliveryPolicy, sent: Exchange
         policy=delivery,
         now=datetime.now(UTC),
     )
-    # History never keeps credentials in the clear.
-    request = replace(sent.request, headers=masking.mask_headers(sent.request.headers))
-    response = sent.response
-    if response is not None:
-        response = replace(response, headers=masking.mask_headers(response.headers))
+    request, response = _masked(sent)
     return domain.Outcome(
         claim=claim,
         start_time=sent.start_time,

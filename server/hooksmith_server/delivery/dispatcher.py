@@ -59,7 +59,10 @@ class Dispatcher:
         self._margin = lease_margin
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
-        # Claims whose attempt has not ended yet, by message id: what a shutdown cuts.
+        # Claims waiting for their rate limit's turn, by message id: a shutdown gives
+        # them back untried.
+        self._waiting: dict[uuid.UUID, domain.Claim] = {}
+        # Claims whose attempt began and has not ended yet: what a shutdown cuts.
         self._attempting: dict[uuid.UUID, domain.Claim] = {}
         self._lanes: Counter[domain.Lane] = Counter()
         self._limit_logged: dict[uuid.UUID, float] = {}
@@ -88,7 +91,7 @@ class Dispatcher:
                     continue
                 for claim in claims:
                     self._lanes[claim.lane] += 1
-                    self._attempting[claim.id] = claim
+                    self._waiting[claim.id] = claim
                     task = asyncio.create_task(self._deliver(claim))
                     self._inflight.add(task)
                     task.add_done_callback(functools.partial(self._done, claim.lane))
@@ -146,6 +149,7 @@ class Dispatcher:
                 self._log_at_limit(claim)
             self._metrics.rate_limited(max(0.0, wait))
             await asyncio.sleep(max(0.0, wait))
+        self._attempting[claim.id] = self._waiting.pop(claim.id)
         try:
             outcome = await self._deliverer.attempt(claim)
         except asyncio.CancelledError:
@@ -190,7 +194,9 @@ class Dispatcher:
         """Stop claiming; give in-flight attempts `grace` seconds, then cut them.
 
         A cut attempt is logged and recorded as interrupted, and its message is due
-        again at once: after a restart it is attempted without waiting for its lease.
+        again at once: after a restart it is attempted without waiting for its lease. A
+        claim still waiting for its rate limit's turn made no request: it is given back
+        untried.
         """
         self._stopping = True
         self._wake.set()
@@ -201,10 +207,29 @@ class Dispatcher:
             task.cancel()
         if pending:
             await asyncio.wait(pending)
+        untried = list(self._waiting.values())
+        self._waiting.clear()
+        if untried:
+            await self._release(untried)
         cut = list(self._attempting.values())
         self._attempting.clear()
         if cut:
             await self._interrupt(cut, grace)
+
+    async def _release(self, untried: list[domain.Claim]) -> None:
+        log.info(
+            "%d message(s) waiting for their rate limit's turn at shutdown were given back untried",
+            len(untried),
+        )
+        try:
+            await self._queue.release(untried)
+        except errors.Unavailable as e:
+            log.warning(
+                "giving back %d untried claim(s) failed (%s); they are attempted when "
+                "their leases end",
+                len(untried),
+                e,
+            )
 
     async def _interrupt(self, cut: list[domain.Claim], grace: float) -> None:
         log.warning(

@@ -8,6 +8,7 @@ value nor 4 characters: values of up to 8 characters keep nothing, 9–11 keep 2
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from hooksmith_server import domain
 
@@ -36,3 +37,14 @@ def mask_headers(headers: Sequence[domain.Header]) -> tuple[domain.Header, ...]:
         domain.Header(h.name, mask_value(h.value), h.secret) if is_sensitive(h) else h
         for h in headers
     )
+
+
+def mask_auth(auth: domain.Auth | None) -> domain.Auth | None:
+    """`auth` with its secret (password, token or client secret) masked like a header value."""
+    if isinstance(auth, domain.BasicAuth):
+        return replace(auth, password=mask_value(auth.password))
+    if isinstance(auth, domain.BearerAuth):
+        return replace(auth, token=mask_value(auth.token))
+    if isinstance(auth, domain.OAuth2ClientCredentials):
+        return replace(auth, client_secret=mask_value(auth.client_secret))
+    return None

@@ -52,6 +52,10 @@ class Queue(Protocol):
         Returns how many messages were still waiting on those attempts.
         """
 
+    async def release(self, claims: Sequence[domain.Claim]) -> int:
+        """Give back claims whose attempt never began: their messages are due at once,
+        their attempt counts as never made. Returns how many were given back."""
+
     async def next_due(self) -> datetime | None: ...
 
     async def listen(self, wake: Callable[[], None]) -> Subscription: ...
@@ -78,3 +82,15 @@ class SecretStore(Protocol):
     async def active_secrets(
         self, workspace_id: uuid.UUID, webhook_id: uuid.UUID
     ) -> tuple[str, ...]: ...
+
+
+class AlertOutbox(Protocol):
+    """Where alert events wait to be sent. Every method raises `errors.Unavailable` when
+    the database cannot be reached."""
+
+    async def claim(self, limit: int, lease: timedelta) -> list[domain.AlertDelivery]: ...
+
+    async def delivered(self, event_id: uuid.UUID) -> None: ...
+
+    async def failed(self, event_id: uuid.UUID, error: str, retry_at: datetime | None) -> None:
+        """Record a failed attempt; due again at `retry_at`, or given up when None."""

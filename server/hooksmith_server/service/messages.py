@@ -17,6 +17,7 @@ from hooksmith_server.store.history import HistoryStore
 from hooksmith_server.store.intake import Intake
 from hooksmith_server.store.purge import PurgeStore
 from hooksmith_server.store.queue import LiveSend, QueueStore
+from hooksmith_server.store.recovery import RecoveryStore
 
 MAX_SEND_RECIPIENTS = 1_000
 MAX_TEST_RECIPIENTS = 20
@@ -26,6 +27,9 @@ MAX_LABEL_VALUE_CHARS = 256
 MAX_IDEMPOTENCY_KEY_CHARS = 256
 MAX_USER_ID_CHARS = 256
 MAX_COUNT_HOURS = 24 * 31
+MAX_RETRY_WINDOW = timedelta(days=31)
+"""The longest window one RetryFailed call re-queues."""
+MAX_REQUEST_ID_CHARS = 256
 
 
 def check_recipients(recipients: Sequence[domain.Recipient], limit: int) -> None:
@@ -57,7 +61,8 @@ def check_labels(labels: Mapping[str, str], field: str = "labels") -> None:
 
 
 class Messages:
-    """The message use cases behind Send, SendTest, ListHistory, GetMessage and Retry."""
+    """The message use cases behind Send, SendTest, ListHistory, GetMessage, Retry and
+    RetryFailed."""
 
     def __init__(
         self,
@@ -69,6 +74,7 @@ class Messages:
         *,
         lease_margin: timedelta,
         purges: PurgeStore,
+        recovery: RecoveryStore,
     ) -> None:
         self._versions = versions
         self._queue = queue
@@ -77,6 +83,7 @@ class Messages:
         self._deliverer = deliverer
         self._lease_margin = lease_margin
         self._purges = purges
+        self._recovery = recovery
 
     async def _sendable(
         self,
@@ -90,6 +97,11 @@ class Messages:
         webhook = await self._versions.current(caller.workspace_id, webhook_uuid, fresh=fresh)
         if webhook.state == domain.WebhookState.ARCHIVED:
             raise errors.FailedPrecondition(f"webhook {webhook.id} is archived and cannot be sent")
+        if webhook.state == domain.WebhookState.DISABLED:
+            raise errors.FailedPrecondition(
+                f"webhook {webhook.id} is disabled: {webhook.state_reason}; "
+                "Update it to enable it again"
+            )
         compiled = self._versions.compiled(caller.workspace_id, webhook)
         compiled.check_data(data)
         return webhook, compiled
@@ -184,10 +196,44 @@ class Messages:
                 raise errors.FailedPrecondition(
                     f"the webhook of message {mid} is archived; its messages are not sent again"
                 )
+            if webhook_state is domain.WebhookState.DISABLED:
+                raise errors.FailedPrecondition(
+                    f"the webhook of message {mid} is disabled; Update it to enable it, then retry"
+                )
             raise errors.FailedPrecondition(
                 f"message {mid} is still pending; Retry applies to finished messages"
             )
         return (await self._history.get(caller.workspace_id, [mid]))[0]
+
+    async def retry_failed(
+        self,
+        caller: domain.Caller,
+        webhook_id: str,
+        start_time: datetime | None,
+        end_time: datetime | None,
+        request_id: str,
+    ) -> int:
+        """A manual attempt of every FAILED live message of the webhook created in
+        [start_time, end_time); how many. A repeated `request_id` (within a day) returns
+        the first call's count and queues nothing."""
+        webhook_uuid = ids.parse(webhook_id, "webhook_id")
+        if start_time is None:
+            raise errors.InvalidArgument.field("start_time", "is required")
+        if end_time is None:
+            raise errors.InvalidArgument.field("end_time", "is required")
+        if start_time >= end_time:
+            raise errors.InvalidArgument.field("end_time", "must be after start_time")
+        if end_time - start_time > MAX_RETRY_WINDOW:
+            raise errors.InvalidArgument.field(
+                "end_time", "must be at most 31 days after start_time"
+            )
+        if len(request_id) > MAX_REQUEST_ID_CHARS:
+            raise errors.InvalidArgument.field(
+                "request_id", f"must be at most {MAX_REQUEST_ID_CHARS} characters"
+            )
+        return await self._recovery.retry_failed(
+            caller.workspace_id, webhook_uuid, start_time, end_time, request_id or None
+        )
 
     async def hourly_counts(
         self, caller: domain.Caller, *, now: datetime, hours: int = 24

@@ -4,7 +4,8 @@ Each sweep makes the daily partitions of the next days (so an insert never lacks
 drops each day whose messages all finished before the longest retention of any
 workspace and none of which is pending, deletes the finished messages of workspaces
 with a shorter retention (and any others past theirs that a day kept back), and
-deletes idempotency keys older than their own retention.
+deletes idempotency keys older than their own retention, alert events a week after they
+were sent (or given up on), and RetryFailed request ids after a day.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from hooksmith_server import errors
+from hooksmith_server.store.recovery import REQUEST_RETENTION
 from hooksmith_server.store.retention import DAYS_AHEAD, RetentionStore
 
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_RETENTION = timedelta(days=90)
 """How long an idempotency key is kept by default, whether or not its message is."""
+ALERT_RETENTION = timedelta(days=7)
+"""How long an alert event is kept after it was sent or given up on."""
 
 
 def _now() -> datetime:
@@ -40,6 +44,8 @@ class Swept:
     """Idempotency keys deleted."""
     made: int = 0
     """Days whose partitions were made."""
+    alerts: int = 0
+    """Alert events deleted, and RetryFailed request ids past their day."""
 
 
 class Retention:
@@ -90,6 +96,14 @@ class Retention:
                 now - self._idempotency_retention, self._batch
             )
             swept.keys += deleted
+            if deleted < self._batch:
+                break
+            await asyncio.sleep(0)
+        while True:
+            deleted = await self._store.delete_finished_alerts(
+                now - ALERT_RETENTION, self._batch
+            ) + await self._store.delete_old_retry_requests(now - REQUEST_RETENTION, self._batch)
+            swept.alerts += deleted
             if deleted < self._batch:
                 break
             await asyncio.sleep(0)

@@ -9,8 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 from hooksmith_server import domain, errors, ids, pagination, rendering
-from hooksmith_server.delivery import masking, signing
+from hooksmith_server.delivery import capture, masking, signing
+from hooksmith_server.delivery import credentials as send_credentials
 from hooksmith_server.rendering import urls
+from hooksmith_server.service import credentials
 from hooksmith_server.service.versions import Versions
 from hooksmith_server.store.catalog import WebhookStore
 from hooksmith_server.store.destinations import DestinationStore
@@ -21,6 +23,10 @@ MAX_TIMEOUT = timedelta(seconds=60)
 MAX_RETRIES = 25
 MAX_RETRY_DELAY = timedelta(days=7)
 MAX_RATE_LIMIT = 10_000.0
+MIN_DISABLE_AFTER = timedelta(hours=1)
+"""A webhook is disabled only after failing at least this long: a short outage of a
+receiver (a deploy, a restart) must not need an operator to enable it again."""
+MAX_DISABLE_AFTER = timedelta(days=90)
 SECRET_ROTATION_GRACE = timedelta(hours=24)
 MAX_VERSION = 2**31 - 1
 """The largest version number a webhook can have (PostgreSQL `integer`)."""
@@ -35,10 +41,13 @@ _MASK_PATHS = {
     "body_format": "body_format",
     "body": "body",
     "template_language": "template_language",
+    "capture": "capture",
+    "auth": "auth",
     "policy": "policy",
     "policy.timeout": "policy.timeout",
     "policy.retry_schedule": "policy.retry_schedule",
     "policy.rate_limit": "policy.rate_limit",
+    "policy.disable_after": "policy.disable_after",
 }
 
 
@@ -94,6 +103,15 @@ def validate_spec(spec: domain.WebhookSpec, *, saved: bool = True) -> None:
                 f"must be more than 0 and at most {MAX_RATE_LIMIT:,.0f} requests per second",
             )
         )
+    disable_after = spec.policy.disable_after
+    if disable_after is not None and not (MIN_DISABLE_AFTER <= disable_after <= MAX_DISABLE_AFTER):
+        bad.append(
+            errors.FieldViolation(
+                "policy.disable_after", "must be at least 1 hour and at most 90 days"
+            )
+        )
+    bad += credentials.problems(spec.auth, spec.headers)
+    bad += capture.violations(spec.capture)
     if bad:
         raise errors.InvalidArgument(violations=bad)
 
@@ -252,6 +270,10 @@ class Webhooks:
             empty = domain.HttpRequest(compiled.spec.method.value, "", (), "")
             return Preview(empty, (), compiled.data_fields, skip.reason)
         request = rendered.request
+        if compiled.spec.auth is not None:
+            # Made at send time; a preview shows it masked, whoever asks.
+            shown = send_credentials.preview_header(compiled.spec.auth)
+            request = replace(request, headers=(*request.headers, shown))
         if mask_secrets or caller.scope is not domain.Scope.CONSOLE:
             # Otherwise a preview would hand out the values Get masks.
             request = replace(request, headers=masking.mask_headers(request.headers))
@@ -273,11 +295,16 @@ def as_seen_by(caller: domain.Caller, webhook: domain.Webhook) -> domain.Webhook
     """`webhook` for `caller`: a journey key sends and previews, so it gets no credentials.
 
     Its signing secret is left out and the values of secret (and always-sensitive)
-    headers are masked as history masks them; a console key sees everything.
+    headers and the secrets of its auth are masked as history masks them; a console
+    key sees everything.
     """
     if caller.scope is domain.Scope.CONSOLE:
         return webhook
-    spec = replace(webhook.spec, headers=masking.mask_headers(webhook.spec.headers))
+    spec = replace(
+        webhook.spec,
+        headers=masking.mask_headers(webhook.spec.headers),
+        auth=masking.mask_auth(webhook.spec.auth),
+    )
     return replace(webhook, spec=spec, signing_secret="")
 
 

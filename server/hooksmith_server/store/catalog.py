@@ -42,6 +42,7 @@ def _webhook(row: Any, sealer: sealing.Sealer, workspace_id: uuid.UUID) -> domai
         create_time=row["create_time"],
         update_time=row["update_time"],
         created_by_key=row["created_by_key"] or "",
+        state_reason=row["state_reason"] or "",
     )
 
 
@@ -170,6 +171,8 @@ class WebhookStore:
                 created_by,
             )
             await conn.execute(self._q.bump_version, workspace_id, webhook_id, latest + 1, now)
+            if head["state"] == domain.WebhookState.DISABLED:
+                await conn.execute(self._q.enable_webhook, workspace_id, webhook_id)
             row = await conn.fetchrow(self._q.get_webhook, workspace_id, webhook_id, 0)
         return _webhook(row, self._sealer, workspace_id)
 

@@ -26,10 +26,19 @@ def spec_to_json(spec: domain.WebhookSpec) -> dict[str, Any]:
         "body_format": spec.body_format.value,
         "body": spec.body,
         "template_language": spec.template_language.value,
+        **({"auth": auth_to_json(spec.auth)} if spec.auth is not None else {}),
+        **(
+            {"capture": [{"name": c.name, "pointer": c.pointer} for c in spec.capture]}
+            if spec.capture
+            else {}
+        ),
         "policy": {
             "timeout": spec.policy.timeout.total_seconds() if spec.policy.timeout else None,
             "retry_schedule": [d.total_seconds() for d in spec.policy.retry_schedule],
             "rate_limit": spec.policy.rate_limit,
+            "disable_after": (
+                spec.policy.disable_after.total_seconds() if spec.policy.disable_after else None
+            ),
         },
     }
 
@@ -47,12 +56,60 @@ def spec_from_json(data: dict[str, Any]) -> domain.WebhookSpec:
         body=data.get("body", ""),
         # Versions saved before Liquid existed are Jinja.
         template_language=domain.TemplateLanguage(data.get("template_language", "JINJA")),
+        auth=auth_from_json(data["auth"]) if data.get("auth") else None,
+        capture=tuple(domain.Capture(c["name"], c["pointer"]) for c in data.get("capture", ())),
         policy=domain.DeliveryPolicy(
             timeout=timedelta(seconds=timeout) if timeout is not None else None,
             retry_schedule=tuple(timedelta(seconds=s) for s in policy.get("retry_schedule", [])),
             rate_limit=policy.get("rate_limit"),
+            disable_after=(
+                timedelta(seconds=policy["disable_after"])
+                if policy.get("disable_after") is not None
+                else None
+            ),
         ),
     )
+
+
+AUTH_SECRET_FIELDS = {
+    "basic": "password",
+    "bearer": "token",
+    "oauth2_client_credentials": "client_secret",
+}
+"""Each auth method's one secret field: `store/sealing.py` seals it in place."""
+
+
+def auth_to_json(auth: domain.Auth) -> dict[str, Any]:
+    """`{"method": ..., <its fields>}`; the secret field is named in `AUTH_SECRET_FIELDS`."""
+    if isinstance(auth, domain.BasicAuth):
+        return {"method": "basic", "username": auth.username, "password": auth.password}
+    if isinstance(auth, domain.BearerAuth):
+        return {"method": "bearer", "token": auth.token}
+    return {
+        "method": "oauth2_client_credentials",
+        "token_url": auth.token_url,
+        "client_id": auth.client_id,
+        "client_secret": auth.client_secret,
+        "scopes": list(auth.scopes),
+        "audience": auth.audience,
+    }
+
+
+def auth_from_json(data: dict[str, Any]) -> domain.Auth:
+    method = data["method"]
+    if method == "basic":
+        return domain.BasicAuth(username=data["username"], password=data["password"])
+    if method == "bearer":
+        return domain.BearerAuth(token=data["token"])
+    if method == "oauth2_client_credentials":
+        return domain.OAuth2ClientCredentials(
+            token_url=data["token_url"],
+            client_id=data["client_id"],
+            client_secret=data["client_secret"],
+            scopes=tuple(data.get("scopes", ())),
+            audience=data.get("audience", ""),
+        )
+    raise ValueError(f"unknown auth method {method!r}")
 
 
 def headers_to_json(headers: tuple[domain.Header, ...]) -> list[dict[str, Any]]:

@@ -58,6 +58,7 @@ def _message(row: Any, attempts: tuple[domain.AttemptRecord, ...] = ()) -> domai
         next_attempt_time=row["next_attempt_time"],
         attempts=attempts,
         purge_time=row["purge_time"],
+        captured=row["captured"] or {},
     )
 
 

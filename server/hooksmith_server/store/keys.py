@@ -6,7 +6,6 @@ keys (`api/auth.Authenticator`) drops the key the moment the revocation is visib
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -16,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
 from hooksmith_server import domain, errors, ids
+from hooksmith_server.store import feeds
 from hooksmith_server.store.db import Database
 from hooksmith_server.store.queries import Queries
 
@@ -56,30 +54,6 @@ class KeyInfo:
     create_time: datetime
     last_use_time: datetime | None
     revoke_time: datetime | None
-
-
-class RevocationFeed:
-    """A LISTEN for revoked keys over a connection of its own; the owner closes it."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
-        self._closed = asyncio.Event()
-        conn.add_termination_listener(lambda _conn: self._closed.set())
-        if conn.is_closed():
-            self._closed.set()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed.is_set() or self._conn.is_closed()
-
-    async def wait_closed(self) -> None:
-        """Until the connection is gone (closed here, or lost with the database)."""
-        await self._closed.wait()
-
-    async def close(self) -> None:
-        # At once: nothing is in flight on a LISTEN connection.
-        self._conn.terminate()
-        self._closed.set()
 
 
 class KeyStore:
@@ -164,25 +138,7 @@ class KeyStore:
         [info] = [k for k in await self.list_keys(include_revoked=True) if k.id == row["id"]]
         return info
 
-    async def watch_revocations(self, revoked: Callable[[uuid.UUID], None]) -> RevocationFeed:
+    async def watch_revocations(self, revoked: Callable[[uuid.UUID], None]) -> feeds.Feed:
         """Call `revoked` with the id of every key revoked from now on, in any process,
         until the feed closes (`closed` tells; the database restarting closes it)."""
-        conn = await self._db.connect_once()
-
-        def on_notify(_conn: object, _pid: int, _channel: str, payload: object) -> None:
-            try:
-                key_id = uuid.UUID(str(payload))
-            except ValueError:
-                log.warning("ignored a malformed key revocation notice: %r", payload)
-                return
-            revoked(key_id)
-
-        try:
-            await conn.add_listener(REVOKED_CHANNEL, on_notify)
-        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as e:
-            conn.terminate()
-            raise errors.Unavailable(f"cannot LISTEN on {REVOKED_CHANNEL}: {e}") from e
-        except BaseException:
-            conn.terminate()
-            raise
-        return RevocationFeed(conn)
+        return await feeds.listen_for_ids(self._db, REVOKED_CHANNEL, "key revocation", revoked)

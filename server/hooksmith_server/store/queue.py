@@ -19,7 +19,7 @@ import asyncpg
 
 from hooksmith_server import breaker, domain, errors
 from hooksmith_server.observability import tracing
-from hooksmith_server.store import codec, destinations
+from hooksmith_server.store import alerts, codec, destinations, failing
 from hooksmith_server.store.db import Database
 from hooksmith_server.store.queries import Queries
 
@@ -30,6 +30,11 @@ QUEUE_CHANNEL = "hooksmith_queue"
 MAX_LANES = 10_000
 """The most lanes one claim looks at; past it, lanes wait for the next claim."""
 ARCHIVED = "failed: the webhook was archived before this message was delivered; no request was made"
+DISABLED = (
+    "failed: the webhook is disabled, so no request was made (RetryFailed sends it again "
+    "once Update enables the webhook): "
+)
+"""Followed by the webhook's state_reason (the `claim` query adds it)."""
 RATE_HORIZON = timedelta(seconds=1)
 """How far ahead a claim hands out a rate-limited webhook's slots."""
 PACING = 0.9
@@ -145,7 +150,7 @@ def claim_arguments(
     in_flight: Mapping[domain.Lane, int],
     lane_limit: int,
 ) -> tuple[Any, ...]:
-    """The `claim` query's parameters, $1 to $13 in order."""
+    """The `claim` query's parameters, $1 to $14 in order."""
     return (
         limit,
         margin.total_seconds(),
@@ -160,15 +165,31 @@ def claim_arguments(
         RATE_HORIZON.total_seconds(),
         RATE_LEAD.total_seconds(),
         PACING,
+        DISABLED,
     )
+
+
+def _attempts(claims: Sequence[domain.Claim]) -> list[dict[str, Any]]:
+    """The claims' attempts, as the `interrupt` and `release` queries read them."""
+    return [
+        {"workspace_id": str(c.workspace_id), "message_id": str(c.id), "number": c.attempt_number}
+        for c in claims
+    ]
 
 
 class QueueStore:
     """Messages as work: insert, claim, record outcomes (and breakers), requeue."""
 
-    def __init__(self, db: Database, breakers: breaker.Policy | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        breakers: breaker.Policy | None = None,
+        *,
+        alert_window: timedelta = alerts.WINDOW,
+    ) -> None:
         self._db = db
         self._breakers = breakers or breaker.Policy()
+        self._alert_window = alert_window
         self._q = Queries("queue.sql")
         self._destinations = destinations.DestinationStore(db)
 
@@ -307,16 +328,15 @@ class QueueStore:
         The lease stays set, so the next claim counts the attempt as interrupted (and a
         message cut again and again is still failed after `MAX_INTERRUPTED`).
         """
-        rows = [
-            {
-                "workspace_id": str(c.workspace_id),
-                "message_id": str(c.id),
-                "number": c.attempt_number,
-            }
-            for c in claims
-        ]
         async with self._db.transaction() as conn:
-            status: str = await conn.execute(self._q.interrupt, rows, CUT)
+            status: str = await conn.execute(self._q.interrupt, _attempts(claims), CUT)
+            await conn.execute(self._q.notify)
+        return int(status.split()[-1])
+
+    async def release(self, claims: Sequence[domain.Claim]) -> int:
+        """Give back claims whose attempt never began: not tried, due again at once."""
+        async with self._db.transaction() as conn:
+            status: str = await conn.execute(self._q.release, _attempts(claims))
             await conn.execute(self._q.notify)
         return int(status.split()[-1])
 
@@ -346,6 +366,11 @@ class QueueStore:
                     "next_attempt_time": (
                         o.next_attempt_time.isoformat() if o.next_attempt_time else None
                     ),
+                    "captured": (
+                        {name: codec.text(value) for name, value in o.captured.items()}
+                        if o.captured
+                        else None
+                    ),
                 }
             )
         reports = breaker.reports(outcomes) if self._breakers.threshold > 0 else {}
@@ -353,6 +378,11 @@ class QueueStore:
             await conn.execute(self._q.record, rows)
             changes = (
                 await self._destinations.record(conn, self._breakers, reports) if reports else []
+            )
+            # Alerts and failure runs in the same transaction: none is lost with the process.
+            await alerts.add_failures(conn, alerts.exhausted(outcomes), self._alert_window)
+            await alerts.add_events(
+                conn, alerts.breaker_events(changes) + await failing.track(conn, outcomes)
             )
             if any(o.status == domain.MessageStatus.PENDING for o in outcomes) or any(
                 not change.opened for change in changes

@@ -83,6 +83,18 @@ class RetentionStore:
             status: str = await conn.execute(self._q.delete_expired_keys, before, batch)
         return int(status.split()[-1])
 
+    async def delete_finished_alerts(self, before: datetime, batch: int) -> int:
+        """Delete up to `batch` alert events sent or given up on before `before`."""
+        async with self._db.transaction() as conn:
+            status: str = await conn.execute(self._q.delete_finished_alerts, before, batch)
+        return int(status.split()[-1])
+
+    async def delete_old_retry_requests(self, before: datetime, batch: int) -> int:
+        """Delete up to `batch` RetryFailed request ids first seen before `before`."""
+        async with self._db.transaction() as conn:
+            status: str = await conn.execute(self._q.delete_old_retry_requests, before, batch)
+        return int(status.split()[-1])
+
     async def set_workspace_retention(self, workspace: str, retention: timedelta | None) -> None:
         """Give workspace `workspace` (by name) its own retention; None returns it to the
         default. NotFound when there is no such workspace."""

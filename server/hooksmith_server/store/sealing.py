@@ -1,11 +1,15 @@
 """Secrets at rest: what is sealed where, the start-up key check, and re-sealing.
 
-Signing secrets (`signing_secrets.secret`) and the values of headers marked secret (in
+Signing secrets (`signing_secrets.secret`), the values of headers marked secret (in
 `webhook_versions.spec`, where a secret header keeps `name` and `secret` and its value
-moves from `value` to `sealed`) are stored as `crypto` envelopes. Each envelope is bound
-to its place: the workspace, webhook, version, header position and name of a header
-value; the workspace and webhook of a signing secret. The catalog seals on write and
-opens on read, so every layer above the store sees plain values.
+moves from `value` to `sealed`) and the secret of a spec's `auth` (its password, token
+or client secret moves to `auth.sealed`) are stored as `crypto` envelopes. Each envelope
+is bound to its place: the workspace, webhook, version, header position and name of a
+header value; the workspace, webhook, version and method of an auth secret; the
+workspace and webhook of a signing secret. The catalog seals on write and
+opens on read, so every layer above the store sees plain values. A workspace's alert
+signing secret (`alert_settings.signing_secret`) is sealed the same way, bound to its
+workspace.
 
 `secret_keys` lists the keys values are sealed with, each with a known text sealed
 under it. `check_keys` runs before a process serves: a listed key it lacks, or a key
@@ -23,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hooksmith_server.store import crypto
+from hooksmith_server.store import codec, crypto
 from hooksmith_server.store.db import Connection, Database
 from hooksmith_server.store.queries import Queries
 
@@ -44,6 +48,19 @@ def _header_place(
     workspace_id: uuid.UUID, webhook_id: uuid.UUID, version: int, index: int, name: str
 ) -> str:
     return f"hooksmith/header/{workspace_id}/{webhook_id}/{version}/{index}/{name}"
+
+
+def _auth_place(workspace_id: uuid.UUID, webhook_id: uuid.UUID, version: int, method: str) -> str:
+    return f"hooksmith/auth/{workspace_id}/{webhook_id}/{version}/{method}"
+
+
+def _auth_what(webhook_id: uuid.UUID, version: int, method: str) -> str:
+    field = codec.AUTH_SECRET_FIELDS[method]
+    return f"the {field} of the {method} auth of webhook {webhook_id} version {version}"
+
+
+def _alert_place(workspace_id: uuid.UUID) -> str:
+    return f"hooksmith/alert-secret/{workspace_id}"
 
 
 def _check_place(kid: str) -> str:
@@ -77,6 +94,13 @@ class Sealer:
             f"the signing secret of webhook {webhook_id}",
         )
 
+    def seal_alert_secret(self, workspace_id: uuid.UUID, secret: str) -> str:
+        return self.keyring.seal(secret, _alert_place(workspace_id))
+
+    def open_alert_secret(self, workspace_id: uuid.UUID, stored: str) -> str:
+        what = f"the alert signing secret of workspace {workspace_id}"
+        return self.keyring.open(stored, _alert_place(workspace_id), what)
+
     def seal_spec(
         self,
         workspace_id: uuid.UUID,
@@ -95,7 +119,15 @@ class Sealer:
                     "secret": True,
                 }
             headers.append(header)
-        return {**spec, "headers": headers}
+        sealed = {**spec, "headers": headers}
+        auth = spec.get("auth")
+        if auth and "sealed" not in auth:
+            method = auth["method"]
+            field = codec.AUTH_SECRET_FIELDS[method]
+            place = _auth_place(workspace_id, webhook_id, version, method)
+            kept = {k: v for k, v in auth.items() if k != field}
+            sealed["auth"] = {**kept, "sealed": self.keyring.seal(auth[field], place)}
+        return sealed
 
     def open_spec(
         self,
@@ -120,7 +152,19 @@ class Sealer:
                 )
                 header = {"name": name, "value": value, "secret": True}
             headers.append(header)
-        return {**spec, "headers": headers}
+        opened = {**spec, "headers": headers}
+        auth = spec.get("auth")
+        if auth:
+            method = auth["method"]
+            field = codec.AUTH_SECRET_FIELDS[method]
+            value = self.keyring.open(
+                auth.get("sealed", auth.get(field, "")),
+                _auth_place(workspace_id, webhook_id, version, method),
+                _auth_what(webhook_id, version, method),
+            )
+            kept = {k: v for k, v in auth.items() if k not in ("sealed", field)}
+            opened["auth"] = {**kept, field: value}
+        return opened
 
 
 async def check_keys(db: Database, keyring: crypto.Keyring, *, hint: str = "") -> None:
@@ -170,9 +214,9 @@ async def reseal(db: Database, keyring: crypto.Keyring, *, only_plaintext: bool 
     """
     keep = crypto.prefix() if only_plaintext else crypto.prefix(keyring.current_id)
     sealer = Sealer(keyring)
-    return await _in_batches(
-        db, sealer, _q.secrets_to_seal, keep, _reseal_secrets
-    ) + await _in_batches(db, sealer, _q.versions_to_seal, keep, _reseal_versions)
+    secrets = await _in_batches(db, sealer, _q.secrets_to_seal, keep, _reseal_secrets)
+    versions = await _in_batches(db, sealer, _q.versions_to_seal, keep, _reseal_versions)
+    return secrets + versions + await _reseal_alert_secrets(db, sealer, keep)
 
 
 Batch = Callable[[Connection, Sealer, list[Any]], Awaitable[int]]
@@ -225,9 +269,46 @@ async def _reseal_versions(conn: Connection, sealer: Sealer, rows: list[Any]) ->
                 h = {"name": h["name"], "sealed": sealer.keyring.seal(plain, place), "secret": True}
                 count += 1
             headers.append(h)
-        updates.append((ws, hook, version, {**spec, "headers": headers}))
+        resealed = {**spec, "headers": headers}
+        auth = spec.get("auth")
+        if auth and not auth.get("sealed", "").startswith(current):
+            method = auth["method"]
+            field = codec.AUTH_SECRET_FIELDS[method]
+            place = _auth_place(ws, hook, version, method)
+            if "sealed" in auth:
+                plain = sealer.keyring.open(
+                    auth["sealed"], place, _auth_what(hook, version, method)
+                )
+            else:
+                plain = auth[field]  # written in plain text
+            kept = {k: v for k, v in auth.items() if k not in ("sealed", field)}
+            resealed["auth"] = {**kept, "sealed": sealer.keyring.seal(plain, place)}
+            count += 1
+        updates.append((ws, hook, version, resealed))
     await conn.executemany(_q.update_spec, updates)
     return count
+
+
+async def _reseal_alert_secrets(db: Database, sealer: Sealer, keep: str) -> int:
+    """Alert signing secrets not sealed under an envelope starting with `keep`."""
+    done = 0
+    after: uuid.UUID | None = None
+    while True:
+        async with db.transaction() as conn:
+            rows = await conn.fetch(_q.alert_secrets_to_seal, keep, after, BATCH)
+            if not rows:
+                return done
+            await sealer.hold_key(conn)
+            updates = []
+            for r in rows:
+                stored: str = r["signing_secret"]
+                plain = sealer.open_alert_secret(r["workspace_id"], stored)
+                updates.append(
+                    (r["workspace_id"], sealer.seal_alert_secret(r["workspace_id"], plain))
+                )
+            await conn.executemany(_q.update_alert_secret, updates)
+            done += len(updates)
+        after = rows[-1]["workspace_id"]
 
 
 @dataclass

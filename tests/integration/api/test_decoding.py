@@ -50,6 +50,18 @@ def raw_call(server: Running, method: str) -> grpc.aio.UnaryUnaryMultiCallable[b
     )
 
 
+async def first_response(
+    server: Running, method: str, raw: bytes, metadata: tuple[tuple[str, str], ...] | None
+) -> object:
+    """The first response of a server-streaming method called with `raw` bytes."""
+    stream = server.channel.unary_stream(
+        f"/hooksmith.v1.WebhookService/{method}",
+        request_serializer=lambda raw: raw,
+        response_deserializer=lambda raw: raw,
+    )(raw, metadata=metadata, timeout=10)
+    return await stream.read()
+
+
 def bearer(key: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {key}"),)
 
@@ -72,10 +84,23 @@ async def test_bytes_that_are_no_message_are_invalid_argument_for_every_method(
     methods = pb.DESCRIPTOR.services_by_name["WebhookService"].methods
     for method in methods:
         # Field 1, wire type 2 (bytes), claiming 100 bytes that never come.
+        if method.server_streaming:
+            await expect_error(
+                first_response(server, method.name, b"\x0a\x64", bearer(api.key)),
+                grpc.StatusCode.INVALID_ARGUMENT,
+            )
+            continue
         await expect_error(
             raw_call(server, method.name)(b"\x0a\x64", metadata=bearer(api.key)),
             grpc.StatusCode.INVALID_ARGUMENT,
         )
+
+
+async def test_the_key_is_checked_before_a_streaming_request_is_decoded(server: Running) -> None:
+    await expect_error(
+        first_response(server, "WatchOutcomes", b"\x0a\x64", None),
+        grpc.StatusCode.UNAUTHENTICATED,
+    )
 
 
 async def test_the_key_is_checked_before_the_request_is_decoded(server: Running) -> None:

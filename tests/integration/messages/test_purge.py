@@ -13,6 +13,7 @@ from aiohttp import web
 
 from hooksmith import Client, errors
 from hooksmith.v1 import webhooks_pb2 as pb
+from hooksmith_server.store.queries import Queries
 from tests.harness.grpc_errors import expect_error, expect_invalid
 from tests.harness.history import create, message, wait_finished
 from tests.harness.polling import wait_until
@@ -134,6 +135,71 @@ async def test_a_pending_message_is_failed_and_its_late_outcome_not_kept(
     assert PHONE not in stored
     assert (await message(api, in_flight)).status == pb.MESSAGE_STATUS_FAILED
     assert len([r for r in receiver.received if r.body]) == 2
+
+
+async def test_an_outcome_waiting_on_a_purge_that_commits_keeps_nothing(
+    server: Running, api: Api, start_receiver: StartReceiver
+) -> None:
+    """The attempt ends while a purge holds its rows; the purge commits; nothing comes back."""
+    arrived = asyncio.Event()
+
+    async def hold(_: Received, __: int) -> web.Response:
+        arrived.set()
+        await receiver.release.wait()
+        return web.Response(text=f"echo {PHONE}")
+
+    receiver = await start_receiver(hold)
+    webhook = await create(
+        api, receiver.url(), body='{"to": "{{ tags.phone_number }}", "text": "{{ text }}"}'
+    )
+    in_flight = await send_to(api, webhook, "u-1")
+    await asyncio.wait_for(arrived.wait(), 10)
+
+    purge = Queries("purge.sql")
+    conn = await asyncpg.connect(server.database_url)
+    try:
+        async with conn.transaction():
+            workspace = await conn.fetchval(
+                "SELECT workspace_id FROM messages WHERE id = $1::uuid", in_flight
+            )
+            purged = await conn.fetch(purge.purge_messages, workspace, "u-1", "purged")
+            await conn.execute(purge.purge_attempts, workspace, [r["id"] for r in purged])
+            # The attempt ends; its outcome waits for the purge's locks.
+            receiver.release.set()
+
+            async def recorder_waits() -> bool:
+                return bool(
+                    await server_conn_fetchval(
+                        server,
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE wait_event_type = 'Lock' AND query LIKE '%jsonb_to_recordset%'",
+                    )
+                )
+
+            await wait_until(recorder_waits, timeout=10, every=0.02)
+    finally:
+        await conn.close()
+
+    other = await send_to(api, webhook, "u-2")
+    await wait_finished(api, [other])
+    stored = await raw_rows(server, in_flight)
+    assert PHONE not in stored
+    assert TEXT not in stored
+    # Another user's attempt is recorded whole.
+    kept = await message(api, other)
+    assert kept.attempts[0].response.status_code == 200
+    assert PHONE in kept.attempts[0].request.body
+    got = await message(api, in_flight)
+    assert got.status == pb.MESSAGE_STATUS_FAILED
+    assert got.purge_time.seconds > 0
+
+
+async def server_conn_fetchval(server: Running, query: str) -> object:
+    conn = await asyncpg.connect(server.database_url)
+    try:
+        return await conn.fetchval(query)
+    finally:
+        await conn.close()
 
 
 async def test_purge_needs_a_console_key_and_a_user(server: Running, api: Api) -> None:

@@ -57,3 +57,12 @@ async def secret_headers(database_url: str) -> list[dict[str, Any]]:
 
 async def key_ids(database_url: str) -> list[str]:
     return [r["key_id"] for r in await fetch(database_url, "SELECT key_id FROM secret_keys")]
+
+
+async def auth_secrets(database_url: str) -> list[dict[str, Any]]:
+    """The `auth` of every stored version that has one, as stored."""
+    rows = await fetch(
+        database_url,
+        "SELECT (spec -> 'auth')::text AS auth FROM webhook_versions WHERE spec ? 'auth'",
+    )
+    return [json.loads(r["auth"]) for r in rows]

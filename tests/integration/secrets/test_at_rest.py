@@ -19,6 +19,20 @@ NEW_TOKEN = "Bearer sk_live_99aa88bb77cc"
 CURRENT = crypto.prefix(crypto.key_id(SECRET_KEY))
 
 
+AUTH_SECRETS = ("pw_live_basic_5f0c1d", "tk_live_bearer_3a4b5c", "cs_live_oauth_9d8e7f")
+AUTHS = (
+    pb.Auth(basic=pb.BasicAuth(username="auth-user-1234", password=AUTH_SECRETS[0])),
+    pb.Auth(bearer=pb.BearerAuth(token=AUTH_SECRETS[1])),
+    pb.Auth(
+        oauth2_client_credentials=pb.OAuth2ClientCredentials(
+            token_url="https://auth.example.com/token",
+            client_id="auth-client",
+            client_secret=AUTH_SECRETS[2],
+        )
+    ),
+)
+
+
 def headers(token: str) -> list[pb.Header]:
     return [
         pb.Header(name="Authorization", value=token, secret=True),
@@ -57,6 +71,10 @@ async def test_no_secret_is_stored_in_plain_text_and_deliveries_carry_the_real_v
         )
     ).webhook
     rotated = (await api.RotateSecret(pb.RotateSecretRequest(id=made.id))).webhook
+    # Provider credentials: their password, token or client secret is sealed too.
+    for auth in AUTHS:
+        spec = pb.WebhookSpec(name="auth", url=receiver.url(), body="{}", auth=auth)
+        await api.Create(pb.CreateRequest(spec=spec))
     got = await send_one(api, updated)
     assert got.status == pb.MESSAGE_STATUS_SUCCEEDED
     (request,) = receiver.by_id()[got.id]
@@ -73,14 +91,21 @@ async def test_no_secret_is_stored_in_plain_text_and_deliveries_carry_the_real_v
     assert "plain-marker-1234" in stored, "the dump holds the rows it should"
     for secret in (TOKEN, NEW_TOKEN, "sk_live", first_secret, rotated.signing_secret):
         assert secret not in stored
+    assert "auth-user-1234" in stored, "the dump holds the auth rows"
+    for secret in AUTH_SECRETS:
+        assert secret not in stored
     for secret in (first_secret, rotated.signing_secret):
         assert body_of(secret) not in stored
     secrets = await raw.signing_secrets(server.database_url)
-    assert len(secrets) == 2
+    assert len(secrets) == 2 + len(AUTHS)
     assert all(s.startswith(CURRENT) for s in secrets)
     sealed = await raw.secret_headers(server.database_url)
     assert len(sealed) == 2
     assert all("value" not in h and h["sealed"].startswith(CURRENT) for h in sealed)
+    auths = await raw.auth_secrets(server.database_url)
+    assert sorted(a["method"] for a in auths) == ["basic", "bearer", "oauth2_client_credentials"]
+    assert all(a["sealed"].startswith(CURRENT) for a in auths)
+    assert not any({"password", "token", "client_secret"} & set(a) for a in auths)
     assert await raw.key_ids(server.database_url) == [crypto.key_id(SECRET_KEY)]
 
 

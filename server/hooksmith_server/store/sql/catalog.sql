@@ -30,13 +30,18 @@ FOR UPDATE;
 UPDATE webhooks SET latest_version = $3, update_time = $4
 WHERE workspace_id = $1 AND id = $2;
 
+-- name: enable_webhook
+-- Update of a DISABLED webhook makes it ACTIVE again, with a new run of failures.
+UPDATE webhooks SET state = 'ACTIVE', state_reason = NULL, failing_since = NULL
+WHERE workspace_id = $1 AND id = $2 AND state = 'DISABLED';
+
 -- name: archive_webhook
-UPDATE webhooks SET state = 'ARCHIVED', update_time = $3
+UPDATE webhooks SET state = 'ARCHIVED', state_reason = NULL, update_time = $3
 WHERE workspace_id = $1 AND id = $2;
 
 -- name: get_webhook
 -- $3 = 0 reads the latest version.
-SELECT w.id, v.version, v.spec, v.data_fields, w.state, w.create_time,
+SELECT w.id, v.version, v.spec, v.data_fields, w.state, w.state_reason, w.create_time,
        CASE WHEN v.version = w.latest_version THEN w.update_time ELSE v.create_time END
            AS update_time,
        (SELECT k.prefix FROM api_keys k WHERE k.id = v.created_by_key) AS created_by_key,
@@ -51,7 +56,8 @@ WHERE w.workspace_id = $1 AND w.id = $2;
 
 -- name: list_webhooks
 -- Newest first; the cursor ($3, $4) is the (create_time, id) of the previous page's last row.
-SELECT w.id, v.version, v.spec, v.data_fields, w.state, w.create_time, w.update_time,
+SELECT w.id, v.version, v.spec, v.data_fields, w.state, w.state_reason, w.create_time,
+       w.update_time,
        (SELECT k.prefix FROM api_keys k WHERE k.id = v.created_by_key) AS created_by_key,
        (SELECT s.secret FROM signing_secrets s
          WHERE s.workspace_id = w.workspace_id AND s.webhook_id = w.id
@@ -60,7 +66,7 @@ FROM webhooks w
 JOIN webhook_versions v
   ON v.workspace_id = w.workspace_id AND v.webhook_id = w.id AND v.version = w.latest_version
 WHERE w.workspace_id = $1
-  AND ($2 OR w.state = 'ACTIVE')
+  AND ($2 OR w.state <> 'ARCHIVED')
   AND ($3::timestamptz IS NULL OR (w.create_time, w.id) < ($3, $4::uuid))
 ORDER BY w.create_time DESC, w.id DESC
 LIMIT $5;

@@ -7,7 +7,7 @@ WHERE m.workspace_id = $1 AND m.id = $2;
 -- A pending message of a paused destination says why it waits.
 SELECT m.id, m.webhook_id, m.webhook_version, m.user_id, m.kind, m.status, m.attempt_count,
        m.last_request, m.last_response, m.last_error, m.labels, m.create_time, m.update_time,
-       m.next_attempt_time, m.destination, m.purge_time,
+       m.next_attempt_time, m.destination, m.purge_time, m.captured,
        CASE WHEN m.status = 'PENDING' THEN d.paused_until END AS paused_until,
        d.failures AS destination_failures, d.last_error AS destination_error
 FROM messages m
@@ -24,7 +24,7 @@ ORDER BY message_id, number;
 -- A pending message of a paused destination says why it waits.
 SELECT m.id, m.webhook_id, m.webhook_version, m.user_id, m.kind, m.status, m.attempt_count,
        m.last_request, m.last_response, m.last_error, m.labels, m.create_time, m.update_time,
-       m.next_attempt_time, m.destination, m.purge_time,
+       m.next_attempt_time, m.destination, m.purge_time, m.captured,
        CASE WHEN m.status = 'PENDING' THEN d.paused_until END AS paused_until,
        d.failures AS destination_failures, d.last_error AS destination_error
 FROM messages m
@@ -47,7 +47,7 @@ LIMIT $11;
 -- infinities where the caller gave none. $5 (the user) is not used.
 SELECT m.id, m.webhook_id, m.webhook_version, m.user_id, m.kind, m.status, m.attempt_count,
        m.last_request, m.last_response, m.last_error, m.labels, m.create_time, m.update_time,
-       m.next_attempt_time, m.destination, m.purge_time,
+       m.next_attempt_time, m.destination, m.purge_time, m.captured,
        CASE WHEN m.status = 'PENDING' THEN d.paused_until END AS paused_until,
        d.failures AS destination_failures, d.last_error AS destination_error
 FROM messages m

@@ -85,7 +85,8 @@ SELECT workspace_id, id, 1, 'SCHEDULED', now() FROM inserted;
 -- attempt row records that the attempt began. A lease still set means the previous
 -- attempt ended without an outcome. Test sends are attempted by their caller only, and
 -- messages interrupted $4 times are left to give_up. Messages of an archived webhook
--- are failed here with reason $9, and no request is made. A rate-limited webhook's lane
+-- are failed here with reason $9, those of a disabled one with $14 and its state_reason
+-- (RetryFailed sends them once it is enabled again), and no request is made. A rate-limited webhook's lane
 -- takes only what fits in its slots before now + $11 seconds: each message gets its
 -- slot (`send_at`, 1/rate apart, after the webhook's `next_slot`) and the slot moves on.
 WITH due_lanes AS (
@@ -175,12 +176,15 @@ WITH due_lanes AS (
 ), archived AS (
     UPDATE messages m
     SET status = 'FAILED', next_attempt_time = NULL, locked_until = NULL, manual = false,
-        last_error = $9, update_time = now()
+        last_error = CASE WHEN w.state = 'ARCHIVED' THEN $9
+                          ELSE $14 || coalesce(w.state_reason, 'disabled') END,
+        update_time = now()
     FROM picked p, webhooks w
     -- `= ANY` of the picked ids: each partition is read by its primary key, never scanned
     -- whole for a join (the planner may prefer that with a few partitions and a backlog).
     WHERE m.id = p.id AND m.id = ANY(ARRAY(SELECT id FROM picked))
-      AND w.workspace_id = m.workspace_id AND w.id = m.webhook_id AND w.state = 'ARCHIVED'
+      AND w.workspace_id = m.workspace_id AND w.id = m.webhook_id
+      AND w.state IN ('ARCHIVED', 'DISABLED')
 ), claimed AS (
     UPDATE messages m
     SET attempt_count = m.attempt_count + 1,
@@ -194,7 +198,7 @@ WITH due_lanes AS (
         update_time = now()
     FROM picked p, webhooks w, webhook_versions v
     WHERE m.id = p.id AND m.id = ANY(ARRAY(SELECT id FROM picked))
-      AND w.workspace_id = m.workspace_id AND w.id = m.webhook_id AND w.state <> 'ARCHIVED'
+      AND w.workspace_id = m.workspace_id AND w.id = m.webhook_id AND w.state = 'ACTIVE'
       AND v.workspace_id = m.workspace_id AND v.webhook_id = m.webhook_id
       AND v.version = m.webhook_version
     RETURNING m.workspace_id, m.id, m.webhook_id, m.webhook_version, m.kind, m.recipient, m.data,
@@ -268,39 +272,69 @@ FROM r
 WHERE m.workspace_id = r.workspace_id AND m.id = r.message_id AND m.attempt_count = r.number
   AND m.status = 'PENDING' AND m.locked_until IS NOT NULL;
 
+-- name: release
+-- Claims given back before their attempt began ($1: workspace, message and attempt
+-- number), at shutdown while they waited for their rate limit's turn: the attempt row
+-- goes, and the message is due now with its attempt count and lease as before the claim,
+-- so nothing counts it as tried or interrupted.
+WITH r AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS r (workspace_id uuid, message_id uuid,
+                                                      number int)
+), released AS (
+    UPDATE messages m
+    SET attempt_count = m.attempt_count - 1, locked_until = NULL, next_attempt_time = now(),
+        update_time = now()
+    FROM r
+    WHERE m.workspace_id = r.workspace_id AND m.id = r.message_id AND m.attempt_count = r.number
+      AND m.status = 'PENDING' AND m.locked_until IS NOT NULL
+    RETURNING m.workspace_id, m.id, r.number
+)
+DELETE FROM attempts a
+USING released x
+WHERE a.workspace_id = x.workspace_id AND a.message_id = x.id AND a.number = x.number
+  AND a.duration IS NULL;
+
 -- name: record
 -- Each outcome ($1) completes its attempt row, and moves its message on. A stale
 -- outcome (the lease expired and a newer attempt began) is kept as its attempt only:
 -- the message follows its latest attempt. A message without a lease has its outcome
--- already, or was requeued by Retry since: a replayed write must not undo either.
+-- already, or was requeued by Retry since: a replayed write must not undo either. The
+-- message keeps the values its last attempt captured (NULL for none). A message leaving
+-- PENDING is written to outcomes by the trigger of migration 0013.
 WITH r AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS r (message_id uuid, number int,
         start_time timestamptz, duration float8, request jsonb, response jsonb, error text,
-        status text, failures int, next_attempt_time timestamptz)
+        status text, failures int, next_attempt_time timestamptz, captured jsonb)
+), locked AS (
+    -- Messages first, as PurgeUser locks them: a purge committing while this waits is
+    -- seen here (a locked row is read as it is now, not as the statement began). The
+    -- UPDATE below reads this, so the rows are locked before it changes them: a row this
+    -- statement had changed already would be skipped by FOR UPDATE.
+    SELECT m.id, m.purge_time FROM messages m JOIN r ON m.id = r.message_id
+    FOR UPDATE OF m
 ), attempted AS (
     -- A message purged while this attempt was in flight keeps nothing of it.
     UPDATE attempts a
     SET start_time = r.start_time, duration = make_interval(secs => r.duration),
         request = r.request, response = r.response, error = r.error
-    FROM r
-    WHERE a.message_id = r.message_id AND a.number = r.number
-      AND NOT EXISTS (SELECT 1 FROM messages p
-                      WHERE p.id = r.message_id AND p.purge_time IS NOT NULL)
+    FROM r JOIN locked l ON l.id = r.message_id
+    WHERE a.message_id = r.message_id AND a.number = r.number AND l.purge_time IS NULL
 )
 UPDATE messages m
 SET status = r.status, failures = r.failures, next_attempt_time = r.next_attempt_time,
     locked_until = NULL, manual = false, last_request = r.request,
-    last_response = r.response, last_error = r.error, update_time = now()
-FROM r
+    last_response = r.response, last_error = r.error, captured = r.captured,
+    update_time = now()
+FROM r JOIN locked l ON l.id = r.message_id
 WHERE m.id = r.message_id AND m.attempt_count = r.number AND m.locked_until IS NOT NULL;
 
 -- name: requeue
--- Retry: a new manual attempt of a finished message whose webhook is not archived
--- (and that was not purged: its recipient and data are gone).
+-- Retry: a new manual attempt of a finished message whose webhook is active (neither
+-- archived nor disabled), and that was not purged: its recipient and data are gone.
 UPDATE messages m
 SET status = 'PENDING', manual = true, next_attempt_time = now(), locked_until = NULL,
     update_time = now()
 FROM webhooks w
 WHERE m.workspace_id = $1 AND m.id = $2 AND m.status <> 'PENDING' AND m.purge_time IS NULL
-  AND w.workspace_id = m.workspace_id AND w.id = m.webhook_id AND w.state <> 'ARCHIVED'
+  AND w.workspace_id = m.workspace_id AND w.id = m.webhook_id AND w.state = 'ACTIVE'
 RETURNING m.id;

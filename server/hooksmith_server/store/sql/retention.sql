@@ -20,8 +20,8 @@ SELECT greatest($1::interval, max(history_retention)) FROM workspaces;
 
 -- name: delete_expired
 -- Up to $3 finished messages past their workspace's retention (the default is $2) at
--- time $1, with their attempts. Per workspace, read from messages_history: a message
--- that finished before the cut-off was created before it too.
+-- time $1, with their attempts and outcomes. Per workspace, read from messages_history:
+-- a message that finished before the cut-off was created before it too.
 WITH expired AS (
     SELECT x.id
     FROM workspaces w
@@ -39,6 +39,8 @@ WITH expired AS (
     RETURNING m.id
 ), gone_attempts AS (
     DELETE FROM attempts a USING gone WHERE a.message_id = gone.id
+), gone_outcomes AS (
+    DELETE FROM outcomes o USING gone WHERE o.message_id = gone.id
 )
 SELECT count(*) FROM gone;
 
@@ -56,3 +58,17 @@ WHERE k.workspace_id = old.workspace_id AND k.webhook_id = old.webhook_id
 -- name: set_workspace_retention
 -- A workspace's own retention ($2; NULL returns it to the default). Its id, or no row.
 UPDATE workspaces SET history_retention = $2 WHERE name = $1 RETURNING id;
+
+-- name: delete_finished_alerts
+-- Up to $2 events sent or given up on before $1.
+DELETE FROM alert_events e
+USING (SELECT id FROM alert_events WHERE finish_time < $1 LIMIT $2) old
+WHERE e.id = old.id;
+
+-- name: delete_old_retry_requests
+-- Up to $2 RetryFailed request ids first seen before $1.
+DELETE FROM retry_requests r
+USING (SELECT workspace_id, webhook_id, request_hash FROM retry_requests
+       WHERE create_time < $1 LIMIT $2) old
+WHERE r.workspace_id = old.workspace_id AND r.webhook_id = old.webhook_id
+  AND r.request_hash = old.request_hash;
