@@ -178,7 +178,7 @@ class Webhook:
     spec: WebhookSpec
     data_fields: tuple[str, ...]
     state: WebhookState
-    signing_secret: str
+    signing_secret: str = field(repr=False)
     create_time: datetime
     update_time: datetime
     health: DestinationHealth | None = None
@@ -369,7 +369,7 @@ class AlertSettings:
 
     url: str = ""
     """Empty: the workspace records no alerts."""
-    signing_secret: str = ""
+    signing_secret: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -383,7 +383,7 @@ class AlertDelivery:
     payload: JsonObject
     """The JSON body: `type`, `timestamp` and `data`."""
     url: str
-    signing_secret: str
+    signing_secret: str = field(repr=False)
     attempts: int
     """This attempt's number, counting from 1."""
     create_time: datetime

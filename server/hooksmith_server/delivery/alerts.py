@@ -74,11 +74,11 @@ class AlertWorker:
 
     async def _send(self, alert: domain.AlertDelivery) -> None:
         if not alert.url:
-            await self._outbox.failed(alert.id, "the workspace has no alert URL any more", None)
+            await self._outbox.failed(alert, "the workspace has no alert URL any more", None)
             return
         exchange = await self._sender.send(request(alert, int(time.time())), timeout=TIMEOUT)
         if exchange.succeeded:
-            await self._outbox.delivered(alert.id)
+            await self._outbox.delivered(alert)
             return
         error = exchange.error or (
             f"HTTP {exchange.response.status_code}" if exchange.response else "no response"
@@ -93,7 +93,7 @@ class AlertWorker:
                 alert.attempts,
                 error,
             )
-            await self._outbox.failed(alert.id, error, None)
+            await self._outbox.failed(alert, error, None)
             return
         log.info(
             "alert %s (%s) of workspace %s failed (attempt %d): %s; next at %s",
@@ -104,4 +104,4 @@ class AlertWorker:
             error,
             retry_at.isoformat(timespec="seconds"),
         )
-        await self._outbox.failed(alert.id, error, retry_at)
+        await self._outbox.failed(alert, error, retry_at)

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote_plus, urlencode
 
 from hooksmith_server import domain
@@ -64,7 +64,7 @@ def preview_header(auth: domain.Auth) -> domain.Header:
     if isinstance(auth, domain.OAuth2ClientCredentials):
         return domain.Header(HEADER, f"Bearer {masking.MASK}", secret=True)
     header = static_header(auth)
-    return domain.Header(HEADER, masking.mask_value(header.value), secret=True)
+    return domain.Header(HEADER, masking.mask_header_value(header.value), secret=True)
 
 
 def token_request(auth: domain.OAuth2ClientCredentials) -> domain.HttpRequest:
@@ -86,7 +86,7 @@ def token_request(auth: domain.OAuth2ClientCredentials) -> domain.HttpRequest:
 
 @dataclass(frozen=True)
 class _Token:
-    value: str
+    value: str = field(repr=False)
     refresh_at: float
     """On the monotonic clock: from then on the token is fetched again."""
 
@@ -118,16 +118,20 @@ class Credentials:
         auth: domain.Auth | None,
         *,
         timeout: float,  # noqa: ASYNC109 (the token request's own timeout, as the sender's)
+        fetch_timeout: float | None = None,
     ) -> domain.Header | None:
         """The Authorization header to send, None without `auth`; raises `TokenError`.
 
-        A token fetch waited on for more than `timeout` seconds is a `TokenError` too.
+        A token fetch waited on for more than `timeout` seconds is a `TokenError` too. A
+        fetch this call starts may take `fetch_timeout` (default `timeout`): other
+        attempts share it, so it must not end with this one's time left.
         """
         if auth is None:
             return None
         if not isinstance(auth, domain.OAuth2ClientCredentials):
             return static_header(auth)
-        token = await self._token((workspace_id, webhook_id, auth), timeout)
+        key = (workspace_id, webhook_id, auth)
+        token = await self._token(key, timeout, fetch_timeout or timeout)
         return domain.Header(HEADER, f"Bearer {token}", secret=True)
 
     def reject(
@@ -144,14 +148,14 @@ class Credentials:
         if cached is not None and sent == f"Bearer {cached.value}":
             del self._tokens[key]
 
-    async def _token(self, key: _Key, timeout: float) -> str:  # noqa: ASYNC109
+    async def _token(self, key: _Key, timeout: float, fetch_timeout: float) -> str:  # noqa: ASYNC109
         cached = self._tokens.get(key)
         if cached is not None and self._clock() < cached.refresh_at:
             self._tokens.move_to_end(key)
             return cached.value
         fetch = self._fetches.get(key)
         if fetch is None:
-            fetch = asyncio.ensure_future(self._fetch(key, timeout))
+            fetch = asyncio.ensure_future(self._fetch(key, fetch_timeout))
             self._fetches[key] = fetch
             fetch.add_done_callback(lambda done: self._landed(key, done))
         try:

@@ -120,14 +120,14 @@ class Deliverer:
         deadline = time.monotonic() + timeout
         refused: Exchange | None = None
         try:
-            sent = await self._authorized(claim, spec.auth, request, deadline)
+            sent = await self._authorized(claim, spec.auth, request, deadline, timeout)
             rejected = _authorization(sent.request)
             oauth2 = isinstance(spec.auth, domain.OAuth2ClientCredentials)
             if oauth2 and rejected and sent.response and sent.response.status_code == 401:
                 # The token may have been revoked before it expired: fetch one once more.
                 refused = sent
                 self._tokens.reject(claim.workspace_id, claim.webhook_id, spec.auth, rejected)
-                again = await self._authorized(claim, spec.auth, request, deadline)
+                again = await self._authorized(claim, spec.auth, request, deadline, timeout)
                 sent = replace(
                     again,
                     start_time=refused.start_time,
@@ -138,11 +138,23 @@ class Deliverer:
         return _decide(claim, spec.policy, sent)
 
     async def _authorized(
-        self, claim: domain.Claim, auth: domain.Auth, request: domain.HttpRequest, deadline: float
+        self,
+        claim: domain.Claim,
+        auth: domain.Auth,
+        request: domain.HttpRequest,
+        deadline: float,
+        timeout: float,  # noqa: ASYNC109 (a token fetch's own, shared with other attempts)
     ) -> Exchange:
-        """Send `request` with the Authorization header of `auth`, by `deadline` (monotonic)."""
+        """Send `request` with the Authorization header of `auth`, by `deadline` (monotonic).
+
+        A token fetch this starts takes up to the webhook's whole `timeout`: attempts that
+        wait on it meanwhile each give up at their own deadline."""
         header = await self._tokens.header(
-            claim.workspace_id, claim.webhook_id, auth, timeout=_left(deadline)
+            claim.workspace_id,
+            claim.webhook_id,
+            auth,
+            timeout=_left(deadline),
+            fetch_timeout=timeout,
         )
         if header is not None:
             request = replace(request, headers=(*request.headers, header))

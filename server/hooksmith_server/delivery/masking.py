@@ -2,7 +2,10 @@
 
 A masked value is `****` followed by a tail that never exceeds a quarter of the
 value nor 4 characters: values of up to 8 characters keep nothing, 9–11 keep 2,
-12–15 keep 3, 16 and longer keep 4. An empty value stays empty.
+12–15 keep 3, 16 and longer keep 4. An empty value stays empty. A header value in the
+form of an HTTP authorization (`Basic …`, `Bearer …`) keeps its scheme and masks the
+credentials after it; Basic credentials keep no tail, since the last characters of their
+base64 encode the last characters of the password.
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ def mask_value(value: str) -> str:
     return MASK + (value[-keep:] if keep else "")
 
 
+def mask_header_value(value: str) -> str:
+    """A sensitive header's value masked: an authorization keeps its scheme."""
+    scheme, space, credentials = value.partition(" ")
+    if space and scheme.lower() == "basic":
+        return f"{scheme} {MASK}"
+    if space and scheme.lower() == "bearer":
+        return f"{scheme} {mask_value(credentials)}"
+    return mask_value(value)
+
+
 def is_sensitive(header: domain.Header) -> bool:
     """Whether a header's value must be masked in history."""
     return header.secret or header.name.lower() in SENSITIVE_HEADERS
@@ -34,7 +47,7 @@ def is_sensitive(header: domain.Header) -> bool:
 def mask_headers(headers: Sequence[domain.Header]) -> tuple[domain.Header, ...]:
     """The headers with sensitive values masked; order, names and flags kept."""
     return tuple(
-        domain.Header(h.name, mask_value(h.value), h.secret) if is_sensitive(h) else h
+        domain.Header(h.name, mask_header_value(h.value), h.secret) if is_sensitive(h) else h
         for h in headers
     )
 

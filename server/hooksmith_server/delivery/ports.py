@@ -90,7 +90,10 @@ class AlertOutbox(Protocol):
 
     async def claim(self, limit: int, lease: timedelta) -> list[domain.AlertDelivery]: ...
 
-    async def delivered(self, event_id: uuid.UUID) -> None: ...
+    async def delivered(self, alert: domain.AlertDelivery) -> None:
+        """Record this attempt's success (nothing if another attempt has the event now)."""
 
-    async def failed(self, event_id: uuid.UUID, error: str, retry_at: datetime | None) -> None:
+    async def failed(
+        self, alert: domain.AlertDelivery, error: str, retry_at: datetime | None
+    ) -> None:
         """Record a failed attempt; due again at `retry_at`, or given up when None."""

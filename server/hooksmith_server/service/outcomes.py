@@ -25,7 +25,12 @@ from hooksmith_server.store.outcomes import OutcomeStore
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
-"""Outcomes read (and sent as one response) at a time."""
+"""Outcomes read at a time."""
+RESPONSE_BYTES = 1 << 20
+"""About the most one response carries: a page of outcomes with large captured values
+is sent as several, so a client with gRPC's default 4 MiB limit can read every one."""
+_OUTCOME_BYTES = 200
+"""What an outcome takes besides its labels, captured values and error, about."""
 POLL_INTERVAL = 0.5
 """Seconds a caught-up stream waits for a notice before it reads again anyway."""
 RECONNECT_DELAY = 1.0
@@ -77,16 +82,35 @@ class Watch:
                     self._workspace_id, self._position, self._where, limit=outcomes.page_size
                 )
                 self._position = page.next
-                if page.outcomes:
-                    yield [
-                        Delivered(o, encode_cursor(StreamPosition(o.xid, o.seq)))
-                        for o in page.outcomes
-                    ]
+                for chunk in responses(page.outcomes):
+                    yield [Delivered(o, encode_cursor(StreamPosition(o.xid, o.seq))) for o in chunk]
                 if page.full:
                     continue
                 await outcomes.wait(woken)
             finally:
                 outcomes.unregister(self._workspace_id, woken)
+
+
+def size(outcome: domain.MessageOutcome) -> int:
+    """About the bytes `outcome` takes in a response."""
+    texts = [*outcome.labels.items(), *outcome.captured.items()]
+    return _OUTCOME_BYTES + len(outcome.error or "") + sum(len(k) + len(v) for k, v in texts)
+
+
+def responses(
+    outcomes: Sequence[domain.MessageOutcome], limit: int = RESPONSE_BYTES
+) -> list[list[domain.MessageOutcome]]:
+    """`outcomes` in order, cut into runs of about `limit` bytes at most (one at least)."""
+    chunks: list[list[domain.MessageOutcome]] = []
+    filled = limit
+    for outcome in outcomes:
+        cost = size(outcome)
+        if filled + cost > limit:
+            chunks.append([])
+            filled = 0
+        chunks[-1].append(outcome)
+        filled += cost
+    return chunks
 
 
 class Outcomes:

@@ -208,11 +208,13 @@ class AlertStore:
             for r in rows
         ]
 
-    async def delivered(self, event_id: uuid.UUID) -> None:
+    async def delivered(self, alert: domain.AlertDelivery) -> None:
         async with self._db.connection() as conn:
-            await conn.execute(_q.delivered, event_id)
+            await conn.execute(_q.delivered, alert.id, alert.attempts)
 
-    async def failed(self, event_id: uuid.UUID, error: str, retry_at: datetime | None) -> None:
+    async def failed(
+        self, alert: domain.AlertDelivery, error: str, retry_at: datetime | None
+    ) -> None:
         """Record a failed attempt; the event is due again at `retry_at`, or given up."""
         async with self._db.connection() as conn:
-            await conn.execute(_q.failed, event_id, codec.text(error), retry_at)
+            await conn.execute(_q.failed, alert.id, alert.attempts, codec.text(error), retry_at)

@@ -22,8 +22,10 @@ class PurgeStore:
     async def purge_user(self, workspace_id: uuid.UUID, user_id: str) -> int:
         """Purge every message of `user_id` in the workspace not purged yet; how many."""
         async with self._db.transaction() as conn:
+            await conn.execute(self._q.lock_messages, workspace_id, user_id)
             purged = await conn.fetch(self._q.purge_messages, workspace_id, user_id, PURGED_PENDING)
             ids = [row["id"] for row in purged]
             await conn.execute(self._q.purge_attempts, workspace_id, ids)
             await conn.execute(self._q.purge_outcomes, workspace_id, ids)
+            await conn.execute(self._q.purge_alert_samples, workspace_id, ids)
         return len(ids)

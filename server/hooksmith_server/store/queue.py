@@ -375,12 +375,14 @@ class QueueStore:
             )
         reports = breaker.reports(outcomes) if self._breakers.threshold > 0 else {}
         async with self._db.transaction() as conn:
-            await conn.execute(self._q.record, rows)
+            moved = {row["id"] for row in await conn.fetch(self._q.record, rows)}
             changes = (
                 await self._destinations.record(conn, self._breakers, reports) if reports else []
             )
             # Alerts and failure runs in the same transaction: none is lost with the process.
-            await alerts.add_failures(conn, alerts.exhausted(outcomes), self._alert_window)
+            # Only messages this write failed count: a stale or replayed outcome moved none.
+            failed = [o for o in outcomes if o.claim.id in moved]
+            await alerts.add_failures(conn, alerts.exhausted(failed), self._alert_window)
             await alerts.add_events(
                 conn, alerts.breaker_events(changes) + await failing.track(conn, outcomes)
             )

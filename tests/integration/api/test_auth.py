@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import grpc
 
 from hooksmith.v1 import webhooks_pb2 as pb
-from hooksmith_server.delivery.masking import mask_value
+from hooksmith_server.delivery.masking import mask_header_value, mask_value
 from tests.harness.grpc_errors import expect_error
 from tests.harness.protos import struct
 from tests.harness.server import Running
@@ -98,7 +98,7 @@ async def test_journey_keys_see_no_signing_secret_and_masked_secret_headers(
     made = (await console.Create(pb.CreateRequest(spec=spec_with_credentials()))).webhook
     masked = {
         "X-Api-Key": mask_value("key-0123456789abcdef"),
-        "Authorization": mask_value("Bearer {{ token }}"),
+        "Authorization": mask_header_value("Bearer {{ token }}"),
         "X-Region": "eu",
     }
 
@@ -116,7 +116,7 @@ async def test_journey_keys_see_no_signing_secret_and_masked_secret_headers(
     )
     headers = header_values(rendered.request.headers)
     assert headers["X-Api-Key"] == mask_value("key-0123456789abcdef")
-    assert headers["Authorization"] == mask_value("Bearer tok-0123456789abcdef")
+    assert headers["Authorization"] == mask_header_value("Bearer tok-0123456789abcdef")
     assert headers["X-Region"] == "eu"
 
 

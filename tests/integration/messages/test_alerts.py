@@ -436,3 +436,30 @@ async def test_a_failing_alert_url_is_retried_later_and_given_up_after_a_day(
     assert old["wait"] is None, "given up: not attempted again"
     assert old["finish_time"] is not None
     assert len(alerts.received) == 2
+
+
+async def test_purge_user_erases_a_sample_error_an_alert_quotes(
+    server: Running, api: Api, start_receiver
+) -> None:
+    await set_alerts(api, (await start_receiver()).url())
+    receiver = await start_receiver(Switch(400).answer)
+    webhook = await create(api, receiver.url())
+    sent = await api.Send(
+        pb.SendRequest(webhook_id=webhook.id, recipients=recipients(1), data=struct(text="x"))
+    )
+    [failed_id] = sent.message_ids
+
+    async def alert_open() -> bool:
+        return bool(await fetch(server.database_url, "SELECT 1 FROM alert_events"))
+
+    # The window is the default 10 minutes: the event waits, quoting the message's error.
+    await wait_until(alert_open, timeout=20.0)
+    query = "SELECT sample_error, sample_message_id::text AS mid, failed_count FROM alert_events"
+    [before] = await fetch(server.database_url, query)
+    assert (before["sample_error"], before["mid"]) == ("HTTP 400", failed_id)
+
+    user = (await message(api, failed_id)).user_id
+    assert (await api.PurgeUser(pb.PurgeUserRequest(user_id=user))).purged_messages == 1
+    [after] = await fetch(server.database_url, query)
+    assert after["sample_error"] is None
+    assert after["failed_count"] == before["failed_count"] == 1

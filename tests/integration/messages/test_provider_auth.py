@@ -139,7 +139,7 @@ async def test_basic_and_bearer_headers_arrive_and_history_masks_them(
         (request,) = receiver.by_id()[got.id]
         assert request.header("Authorization") == expected
         [shown] = [h for h in got.request.headers if h.name == "Authorization"]
-        assert shown.value.startswith("****")
+        assert shown.value in ("Basic ****", "Bearer ****42ab")
         assert shown.value != expected
         assert "sk_live" not in shown.value
 
@@ -170,7 +170,7 @@ async def test_a_thousand_deliveries_make_one_token_request(
     done = await message(api, sent.message_ids[999])
     assert done.status == pb.MESSAGE_STATUS_SUCCEEDED
     [shown] = [h for h in done.request.headers if h.name == "Authorization"]
-    assert shown.value.startswith("****")
+    assert shown.value == "Bearer ****"
     assert "tok-1" not in shown.value
     # Neither the token nor the client secret is stored or logged.
     stored = await raw.dump(server.database_url)

@@ -125,6 +125,17 @@ async def test_failed_messages_in_the_window_are_retried_once_and_nothing_else(
         for m in await all_history(api, webhook_id=webhook.id)
         if m.id in retried_ids
     )
+    # The id names the call: another window with it still returns the first answer.
+    wider = await api.RetryFailed(
+        pb.RetryFailedRequest(
+            webhook_id=webhook.id,
+            start_time=ts(start),
+            end_time=ts(datetime.now(UTC)),
+            request_id="outage-1",
+        )
+    )
+    assert wider.retried_messages == 3
+    assert set((await statuses(api, after)).values()) == {pb.MESSAGE_STATUS_FAILED}
 
 
 async def test_a_thousand_failed_messages_are_requeued_in_one_call(

@@ -118,3 +118,25 @@ async def test_concurrent_attempts_share_one_request_and_credentials_are_kept_ap
     tokens.reject(WORKSPACE, WEBHOOK, auth(url), "Bearer tok-1")
     assert await header(tokens, url) == "Bearer tok-3"
     assert len(endpoint.received) == 3
+
+
+async def test_a_shared_fetch_is_not_cut_by_the_attempt_that_started_it(
+    sender: HttpSender, start_receiver: StartReceiver
+) -> None:
+    async def issue(_: Received, __: int) -> web.Response:
+        await asyncio.sleep(0.3)
+        return web.json_response({"access_token": "tok"})
+
+    endpoint = await start_receiver(issue)
+    tokens = Credentials(sender)
+    url = endpoint.url("/token")
+    # The first attempt has 0.05 s left of its own (after a 401, say); the fetch it
+    # starts may take the webhook's whole timeout, which a second attempt waits on.
+    first = tokens.header(WORKSPACE, WEBHOOK, auth(url), timeout=0.05, fetch_timeout=5.0)
+    second = tokens.header(WORKSPACE, WEBHOOK, auth(url), timeout=5.0, fetch_timeout=5.0)
+    cut, made = await asyncio.gather(first, second, return_exceptions=True)
+    assert isinstance(cut, TokenError)
+    assert "did not answer within 0.05 s" in cut.message
+    assert isinstance(made, domain.Header)
+    assert made.value == "Bearer tok"
+    assert len(endpoint.received) == 1

@@ -68,10 +68,10 @@ def test_without_scopes_or_audience_only_the_grant_type_is_sent() -> None:
 def test_basic_and_bearer_headers_and_their_previews() -> None:
     basic = domain.BasicAuth("aladdin", "open sesame")
     assert credentials.static_header(basic).value == "Basic YWxhZGRpbjpvcGVuIHNlc2FtZQ=="
-    assert credentials.preview_header(basic).value == "****ZQ=="
+    assert credentials.preview_header(basic).value == "Basic ****"
     bearer = domain.BearerAuth("sk_live_0123456789")
     assert credentials.static_header(bearer).value == "Bearer sk_live_0123456789"
-    assert credentials.preview_header(bearer).value == "****6789"
+    assert credentials.preview_header(bearer).value == "Bearer ****6789"
     assert credentials.preview_header(AUTH).value == "Bearer ****"
 
 
@@ -137,3 +137,24 @@ def test_secrets_stay_out_of_reprs() -> None:
         text = repr(value)
         for secret in ("pw-secret", "tk-secret", AUTH.client_secret):
             assert secret not in text
+
+
+def test_signing_secrets_and_tokens_stay_out_of_reprs() -> None:
+    now = datetime.now(UTC)
+    values = (
+        domain.AlertSettings(url="https://ops.example.com/alerts", signing_secret="whsec_s3cret"),
+        domain.AlertDelivery(
+            id=uuid.uuid4(),
+            workspace_id=uuid.uuid4(),
+            type="webhook.disabled",
+            payload={},
+            url="https://ops.example.com/alerts",
+            signing_secret="whsec_s3cret",
+            attempts=1,
+            create_time=now,
+        ),
+        credentials._Token("tk-secret", 0.0),
+    )
+    for value in values:
+        assert "s3cret" not in repr(value)
+        assert "tk-secret" not in repr(value)

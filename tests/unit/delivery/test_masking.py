@@ -48,11 +48,27 @@ def test_mask_headers_masks_credentials_whatever_their_case() -> None:
         domain.Header("X-Trace", "0123456789abcdef0123"),
     )
     assert masking.mask_headers(headers) == (
-        domain.Header("AUTHORIZATION", "****mnop"),
-        domain.Header("proxy-authorization", "****ZA=="),
+        domain.Header("AUTHORIZATION", "Bearer ****mnop"),
+        domain.Header("proxy-authorization", "Basic ****"),
         domain.Header("Cookie", "****cdef"),
         domain.Header("set-cookie", "****"),
         domain.Header("X-Api-Key", "****cdef", secret=True),
         domain.Header("Content-Type", "application/json"),
         domain.Header("X-Trace", "0123456789abcdef0123"),
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [
+        ("Basic dXNlcjpwYXNzd29yZA==", "Basic ****"),
+        ("basic YTpi", "basic ****"),
+        ("Bearer sk_live_0123456789abcdef", "Bearer ****cdef"),
+        ("Bearer short", "Bearer ****"),
+        ("Digest username=x", "****me=x"),
+        ("sk_live_0123456789abcdef", "****cdef"),
+    ],
+)
+def test_an_authorization_keeps_its_scheme_and_basic_keeps_no_tail(value: str, masked: str) -> None:
+    # The end of a Basic value's base64 encodes the end of the password.
+    assert masking.mask_header_value(value) == masked

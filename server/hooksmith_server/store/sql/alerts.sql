@@ -76,13 +76,15 @@ RETURNING e.id, e.workspace_id, e.type, e.webhook_id, e.data, e.failed_count,
             WHERE w.workspace_id = e.workspace_id AND w.id = e.webhook_id) AS webhook_name;
 
 -- name: delivered
+-- Attempt $2 of event $1 succeeded. Only while that attempt still holds the event: once
+-- its lease ended and another attempt took it, that one's result decides.
 UPDATE alert_events
 SET next_attempt_time = NULL, locked_until = NULL, last_error = NULL, finish_time = now()
-WHERE id = $1;
+WHERE id = $1 AND attempts = $2;
 
 -- name: failed
--- Attempted again at $3; NULL gives up.
+-- Attempt $2 of event $1 failed with $3: attempted again at $4; NULL gives up.
 UPDATE alert_events
-SET next_attempt_time = $3, locked_until = NULL, last_error = $2,
-    finish_time = CASE WHEN $3::timestamptz IS NULL THEN now() END
-WHERE id = $1;
+SET next_attempt_time = $4, locked_until = NULL, last_error = $3,
+    finish_time = CASE WHEN $4::timestamptz IS NULL THEN now() END
+WHERE id = $1 AND attempts = $2;

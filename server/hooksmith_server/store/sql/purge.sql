@@ -2,6 +2,14 @@
 -- workspace and user (index messages_by_user), so they work on partitioned tables too.
 -- Messages are locked before their attempts, in the same order as `record` locks them.
 
+-- name: lock_messages
+-- The user's messages, locked in id order as `record` locks them, so a purge and a
+-- record of two of them never wait on each other.
+SELECT id FROM messages
+WHERE workspace_id = $1 AND user_id = $2 AND purge_time IS NULL
+ORDER BY id
+FOR UPDATE;
+
 -- name: purge_messages
 -- The message's last request, response and error, its recipient (tags, entry event),
 -- data and captured values. The message and its status stay; a pending one is failed with reason $3 and not
@@ -35,3 +43,10 @@ UPDATE outcomes
 SET captured = NULL, error = NULL
 WHERE message_id = ANY($2::uuid[]) AND workspace_id = $1 AND xid <> pg_current_xact_id()
   AND (captured IS NOT NULL OR error IS NOT NULL);
+
+-- name: purge_alert_samples
+-- An operator alert that quotes a purged message's error as its sample keeps its count
+-- but not the error (errors may quote rendered values).
+UPDATE alert_events
+SET sample_error = NULL
+WHERE workspace_id = $1 AND sample_message_id = ANY($2::uuid[]) AND sample_error IS NOT NULL;

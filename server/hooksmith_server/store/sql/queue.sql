@@ -298,7 +298,8 @@ WHERE a.workspace_id = x.workspace_id AND a.message_id = x.id AND a.number = x.n
 -- Each outcome ($1) completes its attempt row, and moves its message on. A stale
 -- outcome (the lease expired and a newer attempt began) is kept as its attempt only:
 -- the message follows its latest attempt. A message without a lease has its outcome
--- already, or was requeued by Retry since: a replayed write must not undo either. The
+-- already, or was requeued by Retry since: a replayed write must not undo either (the
+-- messages moved on are returned). The
 -- message keeps the values its last attempt captured (NULL for none). A message leaving
 -- PENDING is written to outcomes by the trigger of migration 0013.
 WITH r AS (
@@ -310,7 +311,11 @@ WITH r AS (
     -- seen here (a locked row is read as it is now, not as the statement began). The
     -- UPDATE below reads this, so the rows are locked before it changes them: a row this
     -- statement had changed already would be skipped by FOR UPDATE.
-    SELECT m.id, m.purge_time FROM messages m JOIN r ON m.id = r.message_id
+    -- In id order, as PurgeUser locks them, so the two never wait on each other. By
+    -- `= ANY(ARRAY(...))`, as the claim does: a join could scan whole partitions.
+    SELECT m.id, m.purge_time FROM messages m
+    WHERE m.id = ANY(ARRAY(SELECT message_id FROM r))
+    ORDER BY m.id
     FOR UPDATE OF m
 ), attempted AS (
     -- A message purged while this attempt was in flight keeps nothing of it.
@@ -326,7 +331,8 @@ SET status = r.status, failures = r.failures, next_attempt_time = r.next_attempt
     last_response = r.response, last_error = r.error, captured = r.captured,
     update_time = now()
 FROM r JOIN locked l ON l.id = r.message_id
-WHERE m.id = r.message_id AND m.attempt_count = r.number AND m.locked_until IS NOT NULL;
+WHERE m.id = r.message_id AND m.attempt_count = r.number AND m.locked_until IS NOT NULL
+RETURNING m.id;
 
 -- name: requeue
 -- Retry: a new manual attempt of a finished message whose webhook is active (neither
