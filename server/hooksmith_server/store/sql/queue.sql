@@ -90,18 +90,11 @@ SELECT workspace_id, id, 1, 'SCHEDULED', now() FROM inserted;
 -- takes only what fits in its slots before now + $11 seconds: each message gets its
 -- slot (`send_at`, 1/rate apart, after the webhook's `next_slot`) and the slot moves on.
 WITH due_lanes AS (
+    -- Each lane with its first entry in messages_lanes, one index probe per lane (and
+    -- partition): never a join the planner could turn into a read of every pending message.
     SELECT l.workspace_id, l.destination
-    FROM hooksmith_pending_lanes($8) l
-    -- The lane's first entry in messages_lanes, one index probe per lane (and partition):
-    -- never a join the planner could turn into a read of every pending message.
-    CROSS JOIN LATERAL (
-        SELECT m.next_attempt_time FROM messages m
-        WHERE m.status = 'PENDING' AND m.workspace_id = l.workspace_id
-          AND m.destination = l.destination
-        ORDER BY m.workspace_id, m.destination, m.next_attempt_time
-        LIMIT 1
-    ) first
-    WHERE first.next_attempt_time <= now()
+    FROM hooksmith_lane_heads($8) l
+    WHERE l.next_attempt_time <= now()
 ), probes AS (
     -- SKIP LOCKED: a destination another claim is probing, or a recorder is updating,
     -- is left alone rather than waited for.
@@ -234,14 +227,7 @@ WINDOW w AS (PARTITION BY c.workspace_id, c.webhook_id);
 
 -- name: next_due
 -- The earliest next attempt over every lane: the first index entry of each.
-SELECT min(first.next_attempt_time)
-FROM hooksmith_pending_lanes($1) l CROSS JOIN LATERAL (
-    SELECT m.next_attempt_time FROM messages m
-    WHERE m.status = 'PENDING' AND m.workspace_id = l.workspace_id
-      AND m.destination = l.destination
-    ORDER BY m.workspace_id, m.destination, m.next_attempt_time
-    LIMIT 1
-) first;
+SELECT min(l.next_attempt_time) FROM hooksmith_lane_heads($1) l;
 
 -- name: give_up
 -- Fail what must not be attempted again: test sends whose caller went away
