@@ -30,6 +30,26 @@ Impl = Callable[[Any, domain.Caller, Req, Context], Awaitable[Resp]]
 Handler = Callable[[Any, Req | Undecodable, Context], Awaitable[Resp]]
 
 
+async def _admitted(
+    servicer: WebhookServicer,
+    request: Req | Undecodable,
+    context: Context,
+    method: str,
+    scopes: tuple[domain.Scope, ...],
+) -> tuple[domain.Caller, Req]:
+    """The caller and its request, once the key, its scope and the request pass; raises
+    HooksmithError."""
+    caller = await servicer.auth.caller(context.invocation_metadata())
+    if caller.scope not in scopes:
+        raise errors.PermissionDenied(f"a {caller.scope.value} key may not call {method}")
+    # After authentication, like every other check of the request: a caller without a
+    # valid key learns nothing from what it sends.
+    if isinstance(request, Undecodable):
+        raise errors.InvalidArgument(f"the request could not be decoded: {request.reason}")
+    storable.check_request(request)
+    return caller, request
+
+
 def rpc(*scopes: domain.Scope) -> Callable[[Impl[Req, Resp]], Handler[Req, Resp]]:
     """Authenticate, check the key's scope, and map every error to a status, in one place."""
 
@@ -39,19 +59,8 @@ def rpc(*scopes: domain.Scope) -> Callable[[Impl[Req, Resp]], Handler[Req, Resp]
             self: WebhookServicer, request: Req | Undecodable, context: Context
         ) -> Resp:
             try:
-                caller = await self.auth.caller(context.invocation_metadata())
-                if caller.scope not in scopes:
-                    raise errors.PermissionDenied(
-                        f"a {caller.scope.value} key may not call {impl.__name__}"
-                    )
-                # After authentication, like every other check of the request: a caller
-                # without a valid key learns nothing from what it sends.
-                if isinstance(request, Undecodable):
-                    raise errors.InvalidArgument(
-                        f"the request could not be decoded: {request.reason}"
-                    )
-                storable.check_request(request)
-                return await impl(self, caller, request, context)
+                caller, checked = await _admitted(self, request, context, impl.__name__, scopes)
+                return await impl(self, caller, checked, context)
             except errors.HooksmithError as e:
                 error: errors.HooksmithError = e
             except Exception:
@@ -82,17 +91,8 @@ def rpc_stream(
             self: WebhookServicer, request: Req | Undecodable, context: Context
         ) -> AsyncIterator[Resp]:
             try:
-                caller = await self.auth.caller(context.invocation_metadata())
-                if caller.scope not in scopes:
-                    raise errors.PermissionDenied(
-                        f"a {caller.scope.value} key may not call {impl.__name__}"
-                    )
-                if isinstance(request, Undecodable):
-                    raise errors.InvalidArgument(
-                        f"the request could not be decoded: {request.reason}"
-                    )
-                storable.check_request(request)
-                async for response in impl(self, caller, request, context):
+                caller, checked = await _admitted(self, request, context, impl.__name__, scopes)
+                async for response in impl(self, caller, checked, context):
                     yield response
                 return
             except errors.HooksmithError as e:
