@@ -33,6 +33,10 @@ _OUTCOME_BYTES = 200
 """What an outcome takes besides its labels, captured values and error, about."""
 POLL_INTERVAL = 0.5
 """Seconds a caught-up stream waits for a notice before it reads again anyway."""
+MIN_INTERVAL = 0.05
+"""Seconds a caught-up stream waits at least before it reads again: notices that come
+faster (every record commit sends one) are taken together, so a stream reads at most
+20 times a second however busy its workspace is."""
 RECONNECT_DELAY = 1.0
 """Seconds between attempts to LISTEN again after the notice feed was lost."""
 MAX_WEBHOOK_IDS = 100
@@ -191,12 +195,16 @@ class Outcomes:
 
     async def wait(self, woken: asyncio.Event) -> None:
         """Until a notice for the stream's workspace, the server stopping, or the poll
-        interval, whichever comes first."""
+        interval, whichever comes first; `MIN_INTERVAL` at least."""
+        started = asyncio.get_running_loop().time()
         try:
             async with asyncio.timeout(self._poll_interval):
                 await woken.wait()
         except TimeoutError:
-            pass
+            return
+        rest = MIN_INTERVAL - (asyncio.get_running_loop().time() - started)
+        if rest > 0 and not self.stopping:
+            await asyncio.sleep(rest)
 
     def woke(self, workspace_id: uuid.UUID) -> None:
         """A message of `workspace_id` finished (called by the notice feed)."""

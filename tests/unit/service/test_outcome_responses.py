@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from hooksmith_server import domain
 from hooksmith_server.service import outcomes
@@ -41,3 +44,26 @@ def test_small_outcomes_share_one_response_and_a_huge_one_goes_alone() -> None:
     assert outcomes.responses([]) == []
     huge = outcome(0, 2 * outcomes.RESPONSE_BYTES)
     assert [len(c) for c in outcomes.responses([outcome(1, 0), huge, outcome(2, 0)])] == [1, 1, 1]
+
+
+async def test_a_caught_up_stream_takes_fast_notices_together() -> None:
+    watch = outcomes.Outcomes(cast(Any, None), cast(Any, None), poll_interval=0.5)
+    workspace_id = uuid.uuid4()
+    woken = watch.register(workspace_id)
+
+    async def notices() -> None:
+        # A busy workspace: a notice every millisecond.
+        for _ in range(2_000):
+            watch.woke(workspace_id)
+            await asyncio.sleep(0.001)
+
+    noisy = asyncio.create_task(notices())
+    started = time.monotonic()
+    try:
+        for _ in range(10):
+            await watch.wait(woken)
+            woken.clear()
+    finally:
+        noisy.cancel()
+    # Ten reads' waits, each at least MIN_INTERVAL, not ten milliseconds.
+    assert time.monotonic() - started >= 10 * outcomes.MIN_INTERVAL * 0.9
