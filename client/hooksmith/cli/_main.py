@@ -50,14 +50,19 @@ entry_event.NAME and data.NAME columns (dots nest: tags.address.city). Cells are
 Each row's data is --data/--set with its data.NAME cells on top."""
 
 
-def _positive(value: str) -> int:
+def _whole(value: str, least: int) -> int:
     try:
         number = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} must be at least 1")
+    if number < least:
+        more = "at least 1" if least == 1 else f"{least} or more"
+        raise argparse.ArgumentTypeError(f"{value!r} must be {more}")
     return number
+
+
+def _positive(value: str) -> int:
+    return _whole(value, 1)
 
 
 def _batch_size(value: str) -> int:
@@ -68,13 +73,7 @@ def _batch_size(value: str) -> int:
 
 
 def _not_negative(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{value!r} must be 0 or more")
-    return number
+    return _whole(value, 0)
 
 
 def _seconds(value: str) -> float:

@@ -18,7 +18,7 @@ from tests.harness.grpc_errors import expect_error, expect_invalid
 from tests.harness.history import create, message, wait_finished
 from tests.harness.polling import wait_until
 from tests.harness.protos import struct
-from tests.harness.receiver import Received, StartReceiver
+from tests.harness.receiver import Received, Receiver, StartReceiver
 from tests.harness.server import Api, Running
 
 PHONE = "+821012345678"
@@ -90,9 +90,10 @@ async def test_purge_erases_a_users_history_and_keeps_the_messages(
     )
 
 
-async def test_a_pending_message_is_failed_and_its_late_outcome_not_kept(
-    server: Running, api: Api, start_receiver: StartReceiver
-) -> None:
+async def held_in_flight(
+    api: Api, start_receiver: StartReceiver, user_id: str
+) -> tuple[Receiver, pb.Webhook, str]:
+    """A message of `user_id` whose attempt the receiver holds until `receiver.release`."""
     arrived = asyncio.Event()
 
     async def hold(_: Received, __: int) -> web.Response:
@@ -104,8 +105,15 @@ async def test_a_pending_message_is_failed_and_its_late_outcome_not_kept(
     webhook = await create(
         api, receiver.url(), body='{"to": "{{ tags.phone_number }}", "text": "{{ text }}"}'
     )
-    in_flight = await send_to(api, webhook, "u-1")
+    in_flight = await send_to(api, webhook, user_id)
     await asyncio.wait_for(arrived.wait(), 10)
+    return receiver, webhook, in_flight
+
+
+async def test_a_pending_message_is_failed_and_its_late_outcome_not_kept(
+    server: Running, api: Api, start_receiver: StartReceiver
+) -> None:
+    receiver, webhook, in_flight = await held_in_flight(api, start_receiver, "u-1")
 
     assert (await api.PurgeUser(pb.PurgeUserRequest(user_id="u-1"))).purged_messages == 1
     got = await message(api, in_flight)
@@ -141,19 +149,7 @@ async def test_an_outcome_waiting_on_a_purge_that_commits_keeps_nothing(
     server: Running, api: Api, start_receiver: StartReceiver
 ) -> None:
     """The attempt ends while a purge holds its rows; the purge commits; nothing comes back."""
-    arrived = asyncio.Event()
-
-    async def hold(_: Received, __: int) -> web.Response:
-        arrived.set()
-        await receiver.release.wait()
-        return web.Response(text=f"echo {PHONE}")
-
-    receiver = await start_receiver(hold)
-    webhook = await create(
-        api, receiver.url(), body='{"to": "{{ tags.phone_number }}", "text": "{{ text }}"}'
-    )
-    in_flight = await send_to(api, webhook, "u-1")
-    await asyncio.wait_for(arrived.wait(), 10)
+    receiver, webhook, in_flight = await held_in_flight(api, start_receiver, "u-1")
 
     purge = Queries("purge.sql")
     conn = await asyncpg.connect(server.database_url)
