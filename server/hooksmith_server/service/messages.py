@@ -214,8 +214,9 @@ class Messages:
         request_id: str,
     ) -> int:
         """A manual attempt of every FAILED live message of the webhook created in
-        [start_time, end_time); how many. A repeated `request_id` (within a day) returns
-        the first call's count and queues nothing."""
+        [start_time, end_time), in chunks of short transactions; how many. A repeated
+        `request_id` (within a day) is the same call: it returns the first call's count
+        and queues nothing, or first finishes what that call left undone."""
         webhook_uuid = ids.parse(webhook_id, "webhook_id")
         if start_time is None:
             raise errors.InvalidArgument.field("start_time", "is required")
