@@ -2,8 +2,11 @@
 
 A commit costs a WAL flush, and one commit per Send caps intake near a thousand
 Sends a second. Sends queue here while the previous group commits; each group is
-one insert, one idempotency look-up and one NOTIFY. Nothing waits to fill a group:
-an idle intake commits a lone Send at once.
+one insert, one idempotency look-up and one NOTIFY. An idle intake commits a lone Send
+at once. A busy one, where Sends are already queued behind the group's first, waits
+`LINGER` for more to join: the process is then bound by its CPU, and each group costs
+a pool checkout, an encoding and a round trip whatever its size, so fewer and larger
+groups take more Sends a second.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ log = logging.getLogger(__name__)
 
 MAX_GROUP_ROWS = 5_000
 """Recipients in one group commit at most; a larger Send commits on its own."""
+LINGER = 0.005
+"""Seconds a group waits for more Sends when others are queued behind its first. At 64
+Sends of one recipient in flight, groups grew from ~2 Sends to ~10 and Sends/s by a
+fifth (`docs/performance.md`); a Send that finds the intake idle never waits."""
 
 
 @dataclass
@@ -33,8 +40,9 @@ class _Waiting:
 class Intake:
     """Group commit of Sends; `run` is the loop the composition root supervises."""
 
-    def __init__(self, queue: QueueStore) -> None:
+    def __init__(self, queue: QueueStore, *, linger: float = LINGER) -> None:
         self._queue = queue
+        self._linger = linger
         self._waiting: asyncio.Queue[_Waiting] = asyncio.Queue()
 
     async def insert_live(self, send: LiveSend) -> list[uuid.UUID]:
@@ -48,6 +56,9 @@ class Intake:
     async def run(self) -> None:
         while True:
             group = [await self._waiting.get()]
+            if self._linger > 0 and not self._waiting.empty():
+                # Behind already: let the Sends arriving meanwhile share this commit.
+                await asyncio.sleep(self._linger)
             rows = len(group[0].send.messages)
             while not self._waiting.empty():
                 nxt = self._waiting.get_nowait()

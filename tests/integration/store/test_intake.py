@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 
 import asyncpg
@@ -84,3 +84,52 @@ async def test_one_bad_send_fails_alone(database: Database) -> None:
     assert all(isinstance(r, list) and len(r) == 1 for r in results[:-1])
     async with database.connection() as conn:
         assert await conn.fetchval("SELECT count(*) FROM messages") == 10
+
+
+class HeldStore(QueueStore):
+    """The real store, with each group's Sends counted and the next commit held on demand."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(database)
+        self.groups: list[int] = []
+        self.release = asyncio.Event()
+        self.release.set()
+        self.entered = asyncio.Event()
+
+    async def insert_sends(self, sends: Sequence[LiveSend]) -> list[list[uuid.UUID]]:
+        self.groups.append(len(sends))
+        self.entered.set()
+        await self.release.wait()
+        return await super().insert_sends(sends)
+
+
+async def test_a_lone_send_never_waits_for_company(database: Database) -> None:
+    a = await workspace(database, "a")
+    hook = await webhook(database, a, "https://api.example/x")
+    store = HeldStore(database)
+    # A linger no test could sit out: a Send that found the intake idle must not wait it.
+    async with running(Intake(store, linger=60.0)) as intake:
+        for i in range(3):
+            await asyncio.wait_for(intake.insert_live(one(a, hook, f"u{i}")), timeout=10)
+    assert store.groups == [1, 1, 1]
+
+
+async def test_a_busy_intake_waits_for_more_sends_to_share_a_commit(database: Database) -> None:
+    a = await workspace(database, "a")
+    hook = await webhook(database, a, "https://api.example/x")
+    store = HeldStore(database)
+    async with running(Intake(store, linger=1.0)) as intake:
+        store.release.clear()
+        first = asyncio.create_task(intake.insert_live(one(a, hook, "first")))
+        await asyncio.wait_for(store.entered.wait(), timeout=10)
+        # Three Sends queue behind the commit in progress; a fourth comes a moment after
+        # it ends, while the intake lingers because the three were already waiting.
+        queued = [asyncio.create_task(intake.insert_live(one(a, hook, f"q{i}"))) for i in range(3)]
+        await asyncio.sleep(0.05)
+        store.release.set()
+        await first
+        await asyncio.sleep(0.05)
+        late = await asyncio.wait_for(intake.insert_live(one(a, hook, "late")), timeout=10)
+        await asyncio.gather(*queued)
+    assert store.groups == [1, 4]
+    assert len(late) == 1
