@@ -127,9 +127,15 @@ def headers_from_json(data: list[dict[str, Any]]) -> tuple[domain.Header, ...]:
 
 
 def _clean_headers(headers: tuple[domain.Header, ...]) -> list[dict[str, Any]]:
-    return headers_to_json(
-        tuple(domain.Header(text(h.name), text(h.value), h.secret) for h in headers)
-    )
+    """`headers_to_json` of headers as PostgreSQL can store them (once per attempt, twice:
+    written straight to dicts, without a Header made for each)."""
+    out: list[dict[str, Any]] = []
+    for h in headers:
+        item: dict[str, Any] = {"name": text(h.name), "value": text(h.value)}
+        if h.secret:
+            item["secret"] = True
+        out.append(item)
+    return out
 
 
 def request_to_json(request: domain.HttpRequest) -> dict[str, Any]:
