@@ -24,6 +24,19 @@ def made_in_order(count: int) -> list[uuid.UUID]:
     return sorted(ids.new_many(count))
 
 
+async def failed_now(
+    database: Database, count: int
+) -> tuple[uuid.UUID, domain.Webhook, datetime, list[uuid.UUID]]:
+    """A webhook of a new workspace with `count` failed live messages created now; the
+    workspace, the webhook, now, and the messages in the order a walk takes them."""
+    ws = await workspace(database, "acme")
+    hook = await webhook(database, ws, "https://a.example/")
+    now = datetime.now(UTC)
+    messages = made_in_order(count)
+    await insert(database, ws, hook.id, messages, created=now)
+    return ws, hook, now, messages
+
+
 class Stop(Exception):
     """Ends a call between two chunks, as a process dying there would."""
 
@@ -154,11 +167,7 @@ async def test_chunks_requeue_each_message_of_the_window_once_and_nothing_else(
 async def test_a_repeat_finishes_an_interrupted_call_from_where_it_stopped(
     database: Database,
 ) -> None:
-    ws = await workspace(database, "acme")
-    hook = await webhook(database, ws, "https://a.example/")
-    now = datetime.now(UTC)
-    messages = made_in_order(230)
-    await insert(database, ws, hook.id, messages, created=now)
+    ws, hook, now, messages = await failed_now(database, 230)
     store = RecoveryStore(database)
     chunks = 0
 
@@ -207,11 +216,7 @@ async def test_a_repeat_finishes_an_interrupted_call_from_where_it_stopped(
 
 
 async def test_concurrent_calls_with_one_request_id_share_the_walk(database: Database) -> None:
-    ws = await workspace(database, "acme")
-    hook = await webhook(database, ws, "https://a.example/")
-    now = datetime.now(UTC)
-    messages = made_in_order(1000)
-    await insert(database, ws, hook.id, messages, created=now)
+    ws, hook, now, messages = await failed_now(database, 1000)
     store = RecoveryStore(database)
     chunks: dict[str, list[int]] = {"a": [], "b": []}
 
@@ -252,11 +257,7 @@ async def test_concurrent_calls_with_one_request_id_share_the_walk(database: Dat
 async def test_a_request_id_of_the_previous_version_answers_its_count(
     database: Database,
 ) -> None:
-    ws = await workspace(database, "acme")
-    hook = await webhook(database, ws, "https://a.example/")
-    now = datetime.now(UTC)
-    messages = made_in_order(10)
-    await insert(database, ws, hook.id, messages, created=now)
+    ws, hook, now, messages = await failed_now(database, 10)
     async with database.connection() as conn:
         # As the previous version wrote it: no window, no cursor, no done.
         await conn.execute(
