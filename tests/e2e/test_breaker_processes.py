@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from hooksmith.v1 import webhooks_pb2 as pb
+from tests.harness.breaker import opened
 from tests.harness.history import all_history, create, wait_none_pending
 from tests.harness.polling import wait_until
 from tests.harness.protos import recipients, struct
@@ -45,10 +46,10 @@ async def test_two_worker_processes_probe_a_paused_destination_once_per_cool_dow
             return len(receiver.received) >= 20
 
         await wait_until(burst_over, timeout=30.0)
-        burst_end = time.monotonic()
+        burst, paused_at = await opened(api, webhook.id, receiver, settle_within=COOLDOWN / 2)
         # Two cool-downs (1 s, then 2 s) each end in exactly one probe, from either process.
-        await asyncio.sleep(COOLDOWN * 3 + 0.6)
-        probes = [r.time - burst_end for r in receiver.received if r.time > burst_end]
+        await asyncio.sleep(max(0.0, paused_at + COOLDOWN * 3 + 0.6 - time.monotonic()))
+        probes = [r.time - paused_at for r in receiver.received[burst:]]
         assert len(probes) == 2, probes
         assert probes[1] - probes[0] >= COOLDOWN * 1.6
 

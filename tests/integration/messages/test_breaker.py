@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from hooksmith.v1 import webhooks_pb2 as pb
+from tests.harness.breaker import opened
 from tests.harness.history import all_history, create, message, wait_none_pending
 from tests.harness.polling import wait_until
 from tests.harness.protos import recipients, struct
 from tests.harness.receiver import Received, Receiver
-from tests.harness.server import Api, StartServer
+from tests.harness.server import StartServer
 
 COOLDOWN = 1.0
 BREAKER = {"breaker_threshold": 3, "breaker_cooldown": timedelta(seconds=COOLDOWN)}
@@ -28,29 +29,6 @@ class Switch:
 
     def answer(self, _: Received, __: int) -> web.Response:
         return web.Response(status=503 if self.down else 200, text="down" if self.down else "ok")
-
-
-async def opened(api: Api, webhook_id: str, receiver: Receiver) -> tuple[int, float]:
-    """Wait until the webhook's destination is paused and the requests made before it
-    paused have landed; how many requests that was, and when the pause was seen
-    (monotonic, at most a poll after it began).
-
-    Retries due before the breaker opened may go out before it does (outcomes are
-    recorded in batches), so the burst is counted here, not assumed.
-    """
-
-    async def paused() -> bool:
-        health = (await api.Get(pb.GetRequest(id=webhook_id))).webhook.destination_health
-        return health.state == pb.DESTINATION_STATE_PAUSED
-
-    await wait_until(paused, timeout=10.0, every=0.02)
-    paused_at = time.monotonic()
-
-    async def quiet() -> bool:
-        return time.monotonic() - receiver.received[-1].time >= 0.2
-
-    await wait_until(quiet, timeout=COOLDOWN / 2, every=0.02)
-    return len(receiver.received), paused_at
 
 
 async def test_a_failing_destination_is_paused_probed_and_resumed(
@@ -67,7 +45,7 @@ async def test_a_failing_destination_is_paused_probed_and_resumed(
 
     # The first attempts of all ten fail; the breaker opens and the requests stop.
     await wait_until(lambda: _count(receiver, 10), timeout=10.0)
-    burst, paused_at = await opened(api, webhook.id, receiver)
+    burst, paused_at = await opened(api, webhook.id, receiver, settle_within=COOLDOWN / 2)
     await asyncio.sleep(max(0.0, paused_at + COOLDOWN * 0.8 - time.monotonic()))
     assert len(receiver.received) == burst, "nothing is sent while the destination is paused"
 
@@ -126,7 +104,7 @@ async def test_two_processes_share_the_breaker_and_probe_once_per_cool_down(
         pb.SendRequest(webhook_id=webhook.id, recipients=recipients(20), data=struct(text="x"))
     )
     await wait_until(lambda: _count(receiver, 20), timeout=10.0)
-    burst, paused_at = await opened(api, webhook.id, receiver)
+    burst, paused_at = await opened(api, webhook.id, receiver, settle_within=COOLDOWN / 2)
     # Two cool-downs go by (1 s, then 2 s): each ends in exactly one probe.
     await wait_until(lambda: _count(receiver, burst + 2), timeout=10.0 + COOLDOWN * 3)
     # A second process's probe of the same cool-down would come right behind.
