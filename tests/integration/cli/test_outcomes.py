@@ -6,19 +6,11 @@ import json
 
 from hooksmith.v1 import webhooks_pb2 as pb
 from tests.harness.history import create, wait_finished
+from tests.harness.outcomes import start_cursor
 from tests.harness.protos import recipients, struct
 from tests.harness.receiver import StartReceiver
 from tests.harness.server import Api, Running
 from tests.integration.cli.conftest import Cli
-
-
-async def start_cursor(server: Running, api: Api) -> str:
-    call = server.stub.WatchOutcomes(
-        pb.WatchOutcomesRequest(), metadata=(("authorization", f"Bearer {api.key}"),)
-    )
-    cursor = dict(await call.initial_metadata())["hooksmith-start-cursor"]
-    call.cancel()
-    return str(cursor)
 
 
 async def test_outcomes_prints_each_finished_message_and_resumes_after_a_cursor(

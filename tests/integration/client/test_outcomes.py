@@ -11,19 +11,10 @@ import pytest
 from hooksmith import Client, SyncClient, errors
 from hooksmith.v1 import webhooks_pb2 as pb
 from tests.harness.history import create, wait_finished
+from tests.harness.outcomes import start_cursor
 from tests.harness.protos import recipients, struct
 from tests.harness.receiver import StartReceiver
 from tests.harness.server import Api, Running, StartServer
-
-
-async def start_cursor(server: Running, api: Api) -> str:
-    """A cursor of "now", as a stream's initial metadata gives it."""
-    call = server.stub.WatchOutcomes(
-        pb.WatchOutcomesRequest(), metadata=(("authorization", f"Bearer {api.key}"),)
-    )
-    cursor = dict(await call.initial_metadata())["hooksmith-start-cursor"]
-    call.cancel()
-    return str(cursor)
 
 
 async def send(api: Api, webhook: pb.Webhook, n: int, prefix: str) -> list[str]:

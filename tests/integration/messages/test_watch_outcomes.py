@@ -17,24 +17,12 @@ from aiohttp import web
 from hooksmith.v1 import webhooks_pb2 as pb
 from tests.harness.grpc_errors import expect_error, expect_invalid
 from tests.harness.history import create, wait_finished
+from tests.harness.outcomes import START_CURSOR, Call, watch
 from tests.harness.polling import wait_until
 from tests.harness.protos import recipients, struct
 from tests.harness.receiver import Received, StartReceiver
 from tests.harness.server import Api, Running, StartServer
 from tests.integration.observability.scrape import scrape, value
-
-START_CURSOR = "hooksmith-start-cursor"
-Call = grpc.aio.UnaryStreamCall[pb.WatchOutcomesRequest, pb.WatchOutcomesResponse]
-
-
-async def watch(server: Running, api: Api, request: pb.WatchOutcomesRequest) -> Call:
-    """A stream, positioned: its start is fixed once the initial metadata arrives."""
-    call: Call = server.stub.WatchOutcomes(
-        request, metadata=(("authorization", f"Bearer {api.key}"),), timeout=180
-    )
-    metadata = dict(await call.initial_metadata())
-    assert metadata.get(START_CURSOR)
-    return call
 
 
 async def take(call: Call, count: int, *, timeout: float = 90.0) -> list[pb.Outcome]:
